@@ -1,0 +1,111 @@
+//! Tokens for org users, and the provider table.
+
+use actix_web::{get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+use super::body::{Body, Reply};
+use crate::auth::{password, Principal, Role};
+use crate::db::{orgs, users};
+use crate::error::{ApiError, Problem};
+use crate::providers::{ProviderInfo, PROVIDERS};
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(paths(token, providers), tags((name = "Auth", description = "Tokens and providers")))]
+pub struct Doc;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(token).service(providers);
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct TokenRequest {
+    #[schema(example = "contoso")]
+    pub org: String,
+    #[schema(example = "sync@contoso.example")]
+    pub user_name: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct TokenResponse {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+/// Exchanges an org user's name and password for a bearer token.
+#[utoipa::path(tag = "Auth", security(()),
+    request_body(content((TokenRequest = "application/json"), (TokenRequest = "application/xml"))),
+    responses(
+        (status = 200, content((TokenResponse = "application/json"), (TokenResponse = "application/xml"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "Unknown org, user or wrong password"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/rest/v1/auth/token")]
+async fn token(
+    state: web::Data<AppState>,
+    body: Body<TokenRequest>,
+) -> Result<Reply<TokenResponse>, ApiError> {
+    let req = body.into_inner();
+    let org_name = req.org.clone();
+    let user_name = req.user_name.clone();
+    let user = state
+        .db
+        .run(move |conn| match orgs::find(conn, &org_name)? {
+            Some(org) => users::find(conn, org.id, &user_name),
+            None => Ok(None),
+        })
+        .await?;
+    let stored = user
+        .as_ref()
+        .map_or(password::dummy_hash().to_owned(), |u| {
+            u.password_hash.clone()
+        });
+    let given = req.password;
+    let matches = web::block(move || password::verify(&given, &stored))
+        .await
+        .map_err(ApiError::internal)?;
+    let user = user.filter(|_| matches).ok_or_else(|| {
+        ApiError::new(
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+            "unknown org or user, or wrong password",
+        )
+    })?;
+    let role = Role::parse(&user.role)
+        .ok_or_else(|| ApiError::internal(format!("stored role '{}'", user.role)))?;
+    let ttl = state.settings.token_ttl;
+    let access_token = state
+        .jwt
+        .issue(&user.user_name, role, Some(&req.org), ttl)?;
+    Ok(Reply::ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: ttl.as_secs(),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProviderList {
+    pub providers: Vec<ProviderInfo>,
+}
+
+/// The backends a connection can reach.
+#[utoipa::path(tag = "Auth", security(("bearer" = [])), responses(
+    (status = 200, content((ProviderList = "application/json"), (ProviderList = "application/xml"))),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/rest/v1/providers")]
+async fn providers(_who: Principal) -> Reply<ProviderList> {
+    Reply::ok(ProviderList {
+        providers: PROVIDERS.to_vec(),
+    })
+}

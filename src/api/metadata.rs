@@ -1,0 +1,142 @@
+//! An org's metadata: its entities and their typed attributes.
+
+use actix_web::http::StatusCode;
+use actix_web::{delete, get, put, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+use super::body::{Body, Reply};
+use super::{EntityPath, OrgPath};
+use crate::auth::{Principal, Role};
+use crate::db::{metadata, orgs};
+use crate::domain::metadata::{EntityDef, EntityDefinitionInput};
+use crate::domain::names::LogicalName;
+use crate::error::{ApiError, Problem};
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(get_metadata, put_entity, delete_entity),
+    components(schemas(EntityDef, crate::domain::metadata::AttributeDef, crate::domain::metadata::AttributeType, crate::domain::metadata::PicklistOption)),
+    tags((name = "Metadata", description = "Entities and their typed attributes"))
+)]
+pub struct Doc;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(get_metadata)
+        .service(put_entity)
+        .service(delete_entity);
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct Metadata {
+    /// Changes whenever an entity is defined, redefined or dropped.
+    pub version: i64,
+    pub entities: Vec<EntityDef>,
+}
+
+/// Every entity of the org with its attributes.
+#[utoipa::path(tag = "Metadata", security(("bearer" = [])), params(OrgPath),
+    responses(
+        (status = 200, content((Metadata = "application/json"), (Metadata = "application/xml"))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/rest/v1/orgs/{org}/metadata")]
+async fn get_metadata(
+    who: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<OrgPath>,
+) -> Result<Reply<Metadata>, ApiError> {
+    who.can_see(&path.org)?;
+    let name = path.into_inner().org;
+    let (version, entities) = state
+        .db
+        .run(move |conn| {
+            let org = orgs::require(conn, &name)?;
+            Ok((org.metadata_version, metadata::entities(conn, org.id)?))
+        })
+        .await?;
+    Ok(Reply::ok(Metadata { version, entities }))
+}
+
+/// Defines or redefines an entity. Existing records keep their values; a write must fit the
+/// new definition.
+#[utoipa::path(tag = "Metadata", security(("bearer" = [])), params(EntityPath),
+    request_body(content((EntityDefinitionInput = "application/json"), (EntityDefinitionInput = "application/xml"))),
+    responses(
+        (status = 200, content((EntityDef = "application/json"), (EntityDef = "application/xml")), description = "Redefined"),
+        (status = 201, content((EntityDef = "application/json"), (EntityDef = "application/xml")), description = "Defined"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "metadata_managed_by_server: the org is a connected client org"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[put("/rest/v1/orgs/{org}/metadata/entities/{entity}")]
+async fn put_entity(
+    who: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<EntityPath>,
+    body: Body<EntityDefinitionInput>,
+) -> Result<Reply<EntityDef>, ApiError> {
+    who.require(&path.org, &[Role::Provider, Role::OrgAdmin])?;
+    let EntityPath { org, entity } = path.into_inner();
+    let name = LogicalName::parse(entity).map_err(|e| ApiError::from(e).with("field", "entity"))?;
+    let def = body.into_inner().into_entity(name).map_err(|e| {
+        let err = ApiError::unprocessable("invalid_definition", e.message);
+        match e.attribute {
+            Some(a) => err.with("attribute", a),
+            None => err,
+        }
+    })?;
+    let stored = def.clone();
+    let created = state
+        .db
+        .run(move |conn| {
+            let org = orgs::require(conn, &org)?;
+            metadata::put_entity(conn, org.id, &stored)
+        })
+        .await?;
+    let reply = Reply::ok(def);
+    Ok(if created {
+        reply.status(StatusCode::CREATED)
+    } else {
+        reply
+    })
+}
+
+/// Drops an entity and all its records.
+#[utoipa::path(tag = "Metadata", security(("bearer" = [])), params(EntityPath),
+    responses(
+        (status = 204, description = "Dropped"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[delete("/rest/v1/orgs/{org}/metadata/entities/{entity}")]
+async fn delete_entity(
+    who: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<EntityPath>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(&path.org, &[Role::Provider, Role::OrgAdmin])?;
+    let EntityPath { org, entity } = path.into_inner();
+    let name = entity.clone();
+    let dropped = state
+        .db
+        .run(move |conn| {
+            let org = orgs::require(conn, &org)?;
+            metadata::drop_entity(conn, org.id, &name)
+        })
+        .await?;
+    if dropped {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(metadata::entity_not_found(&entity))
+    }
+}

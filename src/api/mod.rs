@@ -1,0 +1,230 @@
+//! HTTP: one file per resource, each with its `configure` and its own OpenAPI part.
+
+pub mod auth;
+pub mod batch;
+pub mod body;
+pub mod changes;
+pub mod metadata;
+pub mod ops;
+pub mod orgs;
+pub mod records;
+pub mod xml;
+
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{web, HttpRequest};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+
+use crate::error::{ApiError, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "orgsync",
+        description = "Keeps a server organization and a client organization hosted here in step: \
+                       metadata, records, change feed, sync jobs. Every body is JSON or XML (Content-Type in, Accept out) \
+                       with PascalCase names; every error is an RFC 9457 problem with a stable `code`.",
+        license(name = "Apache-2.0")
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth)
+)]
+struct RootDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The whole OpenAPI document, as served and as committed in `openapi/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = RootDoc::openapi();
+    doc.merge(ops::Doc::openapi());
+    doc.merge(auth::Doc::openapi());
+    doc.merge(orgs::Doc::openapi());
+    doc.merge(metadata::Doc::openapi());
+    doc.merge(records::Doc::openapi());
+    doc.merge(batch::Doc::openapi());
+    doc.merge(changes::Doc::openapi());
+    doc
+}
+
+/// The document as pretty JSON with a final newline: the bytes of `openapi/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut text = openapi().to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    ops::configure(cfg);
+    auth::configure(cfg);
+    orgs::configure(cfg);
+    metadata::configure(cfg);
+    records::configure(cfg);
+    batch::configure(cfg);
+    changes::configure(cfg);
+}
+
+/// The route table of the contract, used to tell a wrong method (405) from an unknown path.
+pub struct Routes(Vec<(regex::Regex, Vec<Method>)>);
+
+impl Routes {
+    pub fn from_openapi() -> Self {
+        let doc = openapi();
+        let routes = doc
+            .paths
+            .paths
+            .iter()
+            .filter_map(|(path, item)| {
+                let mut pattern = String::from("^");
+                for part in path.split('/').filter(|p| !p.is_empty()) {
+                    pattern.push('/');
+                    if part.starts_with('{') {
+                        pattern.push_str("[^/]+");
+                    } else {
+                        pattern.push_str(&regex::escape(part));
+                    }
+                }
+                pattern.push_str("/?$");
+                let methods = item
+                    .get
+                    .as_ref()
+                    .map(|_| Method::GET)
+                    .into_iter()
+                    .chain(item.post.as_ref().map(|_| Method::POST))
+                    .chain(item.put.as_ref().map(|_| Method::PUT))
+                    .chain(item.patch.as_ref().map(|_| Method::PATCH))
+                    .chain(item.delete.as_ref().map(|_| Method::DELETE))
+                    .collect();
+                regex::Regex::new(&pattern).ok().map(|re| (re, methods))
+            })
+            .collect();
+        Self(routes)
+    }
+}
+
+/// The app's default service: 405 with `Allow` for a known path, 404 otherwise.
+pub async fn no_route(
+    req: HttpRequest,
+    routes: web::Data<Routes>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    let path = req.path();
+    let allowed: Vec<&Method> = routes
+        .0
+        .iter()
+        .filter(|(re, _)| re.is_match(path))
+        .flat_map(|(_, m)| m)
+        .collect();
+    if allowed.is_empty() {
+        return Err(ApiError::not_found(
+            "route_not_found",
+            format!("no route {} {path}", req.method()),
+        ));
+    }
+    let names: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+    Err(ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} is not allowed on {path}; use {}",
+            req.method(),
+            names.join(", ")
+        ),
+    )
+    .with_header(header::ALLOW, names.join(", ")))
+}
+
+/// `{org}` in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct OrgPath {
+    /// The organization's name.
+    pub org: String,
+}
+
+/// `{org}/…/{entity}` in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct EntityPath {
+    pub org: String,
+    /// The entity's logical name.
+    pub entity: String,
+}
+
+/// `{org}/entities/{entity}/records/{id}` in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RecordPath {
+    pub org: String,
+    pub entity: String,
+    /// The record's id.
+    pub id: String,
+}
+
+/// Paging of a list: `?Limit=&Cursor=`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1 to 1000 (100 when absent).
+    pub limit: Option<u32>,
+    /// The `Next` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        match self.limit {
+            None => Ok(100),
+            Some(n @ 1..=1000) => Ok(i64::from(n)),
+            Some(n) => Err(ApiError::unprocessable(
+                "invalid_limit",
+                format!("Limit must be 1 to 1000, not {n}"),
+            )
+            .with("field", "Limit")),
+        }
+    }
+
+    /// The position the cursor names (an opaque token of [`encode_cursor`]).
+    pub fn after(&self) -> Result<Option<String>, ApiError> {
+        use base64::Engine;
+        let Some(cursor) = &self.cursor else {
+            return Ok(None);
+        };
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::unprocessable("invalid_cursor", "Cursor is not one this service gave")
+                    .with("field", "Cursor")
+            })
+    }
+}
+
+pub fn encode_cursor(position: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(position)
+}
+
+/// A short confirmation body (`{Status: "ok"}`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct Status {
+    pub status: String,
+}

@@ -1,0 +1,448 @@
+//! Organizations, their users and their usage against quotas.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::header;
+use actix_web::{delete, get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+use super::body::{Body, Reply};
+use super::{encode_cursor, OrgPath, PageQuery};
+use crate::auth::{org_not_found, password, Principal, Role};
+use crate::db::{micros_to_datetime, now_micros, orgs, records, users};
+use crate::domain::names::OrgName;
+use crate::error::{ApiError, Problem};
+use crate::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(create_org, list_orgs, get_org, delete_org, create_user, usage),
+    tags((name = "Organizations", description = "Hosted organizations, their users and usage"))
+)]
+pub struct Doc;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(create_org)
+        .service(list_orgs)
+        .service(get_org)
+        .service(delete_org)
+        .service(create_user)
+        .service(usage);
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct RegistrationInfo {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+}
+
+/// Limits reported by `/usage` and sync summaries; going over never stops a write or a sync.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct Quotas {
+    /// Most live records in the whole org.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_records: Option<u64>,
+    /// Most live records per entity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entities: Option<BTreeMap<String, u64>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CreateOrg {
+    #[schema(example = "contoso", pattern = "^[a-z0-9][a-z0-9-]{1,62}$")]
+    pub name: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub registration_info: Option<RegistrationInfo>,
+    #[serde(default)]
+    pub quotas: Option<Quotas>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct Org {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_info: Option<RegistrationInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quotas: Option<Quotas>,
+    pub created_on: DateTime<Utc>,
+    /// The org's latest change version.
+    pub version: i64,
+    pub metadata_version: i64,
+}
+
+impl Org {
+    fn from_row(row: orgs::OrgRow) -> Result<Self, ApiError> {
+        fn parse<T: serde::de::DeserializeOwned>(
+            text: &Option<String>,
+        ) -> serde_json::Result<Option<T>> {
+            text.as_deref().map(serde_json::from_str).transpose()
+        }
+        Ok(Self {
+            registration_info: parse(&row.registration_info).map_err(ApiError::internal)?,
+            quotas: parse(&row.quotas).map_err(ApiError::internal)?,
+            name: row.name,
+            display_name: row.display_name,
+            created_on: micros_to_datetime(row.created_on),
+            version: row.last_version,
+            metadata_version: row.metadata_version,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct OrgList {
+    pub orgs: Vec<Org>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+fn to_json<T: Serialize>(value: &Option<T>) -> Result<Option<String>, ApiError> {
+    value
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(ApiError::internal)
+}
+
+fn check_text(field: &'static str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
+    match value {
+        Some(v) if v.chars().count() > max || v.chars().any(char::is_control) => {
+            Err(ApiError::unprocessable(
+                "invalid_field",
+                format!("{field} must be at most {max} characters, without control characters"),
+            )
+            .with("field", field))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Registers an organization.
+#[utoipa::path(tag = "Organizations", security(("bearer" = [])),
+    request_body(content((CreateOrg = "application/json"), (CreateOrg = "application/xml"))),
+    responses(
+        (status = 201, content((Org = "application/json"), (Org = "application/xml"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "The name is taken"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/rest/v1/orgs")]
+async fn create_org(
+    who: Principal,
+    state: web::Data<AppState>,
+    body: Body<CreateOrg>,
+) -> Result<Reply<Org>, ApiError> {
+    who.require_role(&[Role::Provider])?;
+    let req = body.into_inner();
+    let name = OrgName::parse(req.name).map_err(|e| ApiError::from(e).with("field", "Name"))?;
+    check_text("DisplayName", req.display_name.as_deref(), 256)?;
+    let info = req.registration_info.unwrap_or_default();
+    for (field, value) in [
+        ("RegistrationInfo.Email", &info.email),
+        ("RegistrationInfo.FirstName", &info.first_name),
+        ("RegistrationInfo.LastName", &info.last_name),
+        ("RegistrationInfo.Company", &info.company),
+    ] {
+        check_text(field, value.as_deref(), 256)?;
+    }
+    let registration_info = to_json(&Some(info))?;
+    let quotas = to_json(&req.quotas)?;
+    let display_name = req.display_name;
+    let row = state
+        .db
+        .run(move |conn| {
+            orgs::create(
+                conn,
+                &orgs::NewOrg {
+                    name: name.as_str(),
+                    display_name: display_name.as_deref(),
+                    registration_info,
+                    quotas,
+                    created_on: now_micros(),
+                },
+            )
+        })
+        .await?;
+    let location = format!("/rest/v1/orgs/{}", row.name);
+    Ok(Reply::created(Org::from_row(row)?).header(header::LOCATION, location))
+}
+
+/// Lists organizations: all of them for the provider, its own for an org role.
+#[utoipa::path(tag = "Organizations", security(("bearer" = [])), params(PageQuery),
+    responses(
+        (status = 200, content((OrgList = "application/json"), (OrgList = "application/xml"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/rest/v1/orgs")]
+async fn list_orgs(
+    who: Principal,
+    state: web::Data<AppState>,
+    page: web::Query<PageQuery>,
+) -> Result<Reply<OrgList>, ApiError> {
+    let limit = page.limit()?;
+    let after = page.after()?;
+    let own = who.org.clone();
+    let rows = state
+        .db
+        .run(move |conn| match own {
+            Some(org) => Ok(orgs::find(conn, org.as_str())?
+                .filter(|o| after.as_deref().is_none_or(|a| o.name.as_str() > a))
+                .into_iter()
+                .collect()),
+            None => orgs::list(conn, after.as_deref(), limit + 1),
+        })
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
+    let next = more
+        .then(|| rows.last().map(|r| encode_cursor(&r.name)))
+        .flatten();
+    let orgs = rows
+        .into_iter()
+        .map(Org::from_row)
+        .collect::<Result<_, _>>()?;
+    Ok(Reply::ok(OrgList { orgs, next }))
+}
+
+/// One organization.
+#[utoipa::path(tag = "Organizations", security(("bearer" = [])), params(OrgPath),
+    responses(
+        (status = 200, content((Org = "application/json"), (Org = "application/xml"))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/rest/v1/orgs/{org}")]
+async fn get_org(
+    who: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<OrgPath>,
+) -> Result<Reply<Org>, ApiError> {
+    who.can_see(&path.org)?;
+    let name = path.into_inner().org;
+    let row = state.db.run(move |conn| orgs::require(conn, &name)).await?;
+    Ok(Reply::ok(Org::from_row(row)?))
+}
+
+/// Deletes an organization with its users, metadata and records.
+#[utoipa::path(tag = "Organizations", security(("bearer" = [])), params(OrgPath),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[delete("/rest/v1/orgs/{org}")]
+async fn delete_org(
+    who: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<OrgPath>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(&path.org, &[Role::Provider])?;
+    let name = path.into_inner().org;
+    let gone = state.db.run({
+        let name = name.clone();
+        move |conn| orgs::delete(conn, &name)
+    });
+    if gone.await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(org_not_found(&name))
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CreateUser {
+    #[schema(example = "sync@contoso.example")]
+    pub user_name: String,
+    /// At least 8 characters; stored as an argon2id hash.
+    pub password: String,
+    /// `org_admin` or `org_user`.
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct User {
+    pub user_name: String,
+    pub role: Role,
+    pub created_on: DateTime<Utc>,
+}
+
+/// Adds a user to an organization.
+#[utoipa::path(tag = "Organizations", security(("bearer" = [])), params(OrgPath),
+    request_body(content((CreateUser = "application/json"), (CreateUser = "application/xml"))),
+    responses(
+        (status = 201, content((User = "application/json"), (User = "application/xml"))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "The user name is taken"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/rest/v1/orgs/{org}/users")]
+async fn create_user(
+    who: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<OrgPath>,
+    body: Body<CreateUser>,
+) -> Result<Reply<User>, ApiError> {
+    who.require(&path.org, &[Role::Provider, Role::OrgAdmin])?;
+    let req = body.into_inner();
+    let name = req.user_name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 256 || name.chars().any(char::is_control) {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "UserName must be 1 to 256 characters",
+        )
+        .with("field", "UserName"));
+    }
+    if req.password.chars().count() < 8 || req.password.len() > 1024 {
+        return Err(ApiError::unprocessable(
+            "weak_password",
+            "Password must be 8 to 1024 characters",
+        )
+        .with("field", "Password"));
+    }
+    if req.role == Role::Provider {
+        return Err(
+            ApiError::unprocessable("invalid_role", "Role must be org_admin or org_user")
+                .with("field", "Role"),
+        );
+    }
+    let given = req.password;
+    let hash = web::block(move || password::hash(&given))
+        .await
+        .map_err(ApiError::internal)??;
+    let org = path.into_inner().org;
+    let role = req.role;
+    let row = state
+        .db
+        .run(move |conn| {
+            let org = orgs::require(conn, &org)?;
+            users::create(
+                conn,
+                &users::NewUser {
+                    org_id: org.id,
+                    user_name: &name,
+                    password_hash: &hash,
+                    role: role.as_str(),
+                    created_on: now_micros(),
+                },
+            )
+        })
+        .await?;
+    Ok(Reply::created(User {
+        user_name: row.user_name,
+        role,
+        created_on: micros_to_datetime(row.created_on),
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct EntityUsage {
+    pub entity: String,
+    pub records: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<u64>,
+    pub over_quota: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct Usage {
+    pub org: String,
+    pub records: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_records: Option<u64>,
+    /// True when the org or any entity is over its quota.
+    pub over_quota: bool,
+    pub entities: Vec<EntityUsage>,
+}
+
+/// Live records per entity against the org's quotas.
+#[utoipa::path(tag = "Organizations", security(("bearer" = [])), params(OrgPath),
+    responses(
+        (status = 200, content((Usage = "application/json"), (Usage = "application/xml"))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[get("/rest/v1/orgs/{org}/usage")]
+async fn usage(
+    who: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<OrgPath>,
+) -> Result<Reply<Usage>, ApiError> {
+    who.can_see(&path.org)?;
+    let name = path.into_inner().org;
+    let (row, counts) = state
+        .db
+        .run(move |conn| {
+            let org = orgs::require(conn, &name)?;
+            let counts = records::counts(conn, org.id)?;
+            Ok((org, counts))
+        })
+        .await?;
+    let org = Org::from_row(row)?;
+    let quotas = org.quotas.unwrap_or_default();
+    let per_entity = quotas.entities.unwrap_or_default();
+    let mut entities: Vec<EntityUsage> = counts
+        .into_iter()
+        .map(|(entity, n)| {
+            let records = u64::try_from(n).unwrap_or(0);
+            let quota = per_entity.get(&entity).copied();
+            EntityUsage {
+                over_quota: quota.is_some_and(|q| records > q),
+                entity,
+                records,
+                quota,
+            }
+        })
+        .collect();
+    for (entity, quota) in &per_entity {
+        if !entities.iter().any(|e| &e.entity == entity) {
+            entities.push(EntityUsage {
+                entity: entity.clone(),
+                records: 0,
+                quota: Some(*quota),
+                over_quota: false,
+            });
+        }
+    }
+    entities.sort_by(|a, b| a.entity.cmp(&b.entity));
+    let records: u64 = entities.iter().map(|e| e.records).sum();
+    let over_quota =
+        quotas.max_records.is_some_and(|m| records > m) || entities.iter().any(|e| e.over_quota);
+    Ok(Reply::ok(Usage {
+        org: org.name,
+        records,
+        max_records: quotas.max_records,
+        over_quota,
+        entities,
+    }))
+}

@@ -1,0 +1,339 @@
+//! Records: reads, and the one write path every write goes through (single-record API, batch,
+//! and later the sync engine). A write takes the org's next version under the org lock; a
+//! delete leaves a tombstone.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use serde_json::{Map, Value};
+
+use super::schema::records;
+use super::{now_micros, orgs, DbConn};
+use crate::domain::metadata::EntityDef;
+use crate::domain::names::RecordId;
+use crate::domain::record::check_required;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = records)]
+pub struct RecordRow {
+    pub org_id: i64,
+    pub entity: String,
+    pub id: String,
+    pub version: i64,
+    pub created_version: i64,
+    pub created_on: i64,
+    pub modified_on: i64,
+    pub deleted: bool,
+    /// The attributes as a JSON object (`{}` on a tombstone).
+    pub attributes: String,
+}
+
+/// Rows per multi-row statement: well under SQLite's limit of bound parameters.
+const CHUNK: usize = 500;
+
+pub fn get(
+    conn: &mut DbConn,
+    org_id: i64,
+    entity: &str,
+    id: &str,
+) -> Result<Option<RecordRow>, ApiError> {
+    Ok(records::table
+        .filter(records::org_id.eq(org_id))
+        .filter(records::entity.eq(entity))
+        .filter(records::id.eq(id))
+        .select(RecordRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A page of live records of an entity in id order, after `after`.
+pub fn list(
+    conn: &mut DbConn,
+    org_id: i64,
+    entity: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<RecordRow>, ApiError> {
+    let mut q = records::table
+        .filter(records::org_id.eq(org_id))
+        .filter(records::entity.eq(entity.to_owned()))
+        .filter(records::deleted.eq(false))
+        .order(records::id.asc())
+        .limit(limit)
+        .select(RecordRow::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(records::id.gt(after.to_owned()));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Live records per entity.
+pub fn counts(conn: &mut DbConn, org_id: i64) -> Result<Vec<(String, i64)>, ApiError> {
+    Ok(records::table
+        .filter(records::org_id.eq(org_id))
+        .filter(records::deleted.eq(false))
+        .group_by(records::entity)
+        .select((records::entity, diesel::dsl::count_star()))
+        .order(records::entity.asc())
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    /// Fails when a live record has the id.
+    Create,
+    /// Creates, or replaces every attribute.
+    Replace,
+    /// Changes the given attributes of an existing record.
+    Merge,
+    /// Creates, or changes the given attributes.
+    Upsert,
+    Delete,
+}
+
+/// One write, its attributes already checked and normalized against the entity.
+#[derive(Debug, Clone)]
+pub struct WriteOp {
+    pub entity: String,
+    pub id: RecordId,
+    pub kind: WriteKind,
+    pub attributes: Map<String, Value>,
+    pub precondition: Precondition,
+}
+
+/// What must hold before a write, or it fails with 412.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    None,
+    /// A live record exists (`If-Match: *`).
+    Exists,
+    /// The record is at this version: the one the writer saw (`0`: it saw no record).
+    Version(i64),
+}
+
+#[derive(Debug, Clone)]
+pub enum Applied {
+    Created(RecordRow),
+    Updated(RecordRow),
+    Deleted(RecordRow),
+}
+
+impl Applied {
+    pub fn row(&self) -> &RecordRow {
+        match self {
+            Self::Created(r) | Self::Updated(r) | Self::Deleted(r) => r,
+        }
+    }
+}
+
+/// Applies `ops` in order, inside the caller's write transaction: one result per op, a failed
+/// op changes nothing and does not stop the others. All rows are written with multi-row
+/// statements and the org's version counter moves once.
+pub fn apply(
+    conn: &mut DbConn,
+    org_id: i64,
+    defs: &HashMap<String, EntityDef>,
+    ops: &[WriteOp],
+) -> Result<Vec<Result<Applied, ApiError>>, ApiError> {
+    let org = orgs::lock(conn, org_id)?;
+    let mut current = load_many(conn, org_id, ops)?;
+    let now = now_micros();
+    let mut version = org.last_version;
+    let mut changed: HashMap<(String, String), RecordRow> = HashMap::new();
+    let mut results = Vec::with_capacity(ops.len());
+    for op in ops {
+        let key = (op.entity.clone(), op.id.to_string());
+        let existing = current.get(&key);
+        let outcome = plan(op, existing, defs, org_id, version + 1, now);
+        if let Ok(applied) = &outcome {
+            version += 1;
+            let row = applied.row().clone();
+            current.insert(key.clone(), row.clone());
+            changed.insert(key, row);
+        }
+        results.push(outcome);
+    }
+    if !changed.is_empty() {
+        let rows: Vec<RecordRow> = changed.into_values().collect();
+        upsert_rows(conn, &rows)?;
+        orgs::set_last_version(conn, org_id, version)?;
+    }
+    Ok(results)
+}
+
+fn plan(
+    op: &WriteOp,
+    existing: Option<&RecordRow>,
+    defs: &HashMap<String, EntityDef>,
+    org_id: i64,
+    version: i64,
+    now: i64,
+) -> Result<Applied, ApiError> {
+    let live = existing.filter(|r| !r.deleted);
+    let actual = existing.map_or(0, |r| r.version);
+    let failed = match op.precondition {
+        Precondition::None => None,
+        Precondition::Exists => live
+            .is_none()
+            .then(|| format!("record '{}' does not exist", op.id)),
+        Precondition::Version(expected) => (expected != actual)
+            .then(|| format!("record '{}' is at version {actual}, not {expected}", op.id)),
+    };
+    if let Some(detail) = failed {
+        return Err(ApiError::precondition_failed(detail)
+            .with("entity", op.entity.as_str())
+            .with("id", op.id.as_str())
+            .with("version", actual));
+    }
+    let not_found = || record_not_found(&op.entity, op.id.as_str());
+    let def = defs
+        .get(&op.entity)
+        .ok_or_else(|| super::metadata::entity_not_found(&op.entity))?;
+    // An id keeps the version it was first created at across delete and re-create, so the feed
+    // can tell that a reader whose token predates it never held the record.
+    let new_row =
+        |attributes: Map<String, Value>, live: Option<&RecordRow>| -> Result<RecordRow, ApiError> {
+            check_required(def, &attributes).map_err(|e| {
+                ApiError::unprocessable(e.code, e.message)
+                    .with("entity", op.entity.as_str())
+                    .with("attribute", e.attribute)
+            })?;
+            Ok(RecordRow {
+                org_id,
+                entity: op.entity.clone(),
+                id: op.id.to_string(),
+                version,
+                created_version: existing.map_or(version, |r| r.created_version),
+                created_on: live.map_or(now, |r| r.created_on),
+                modified_on: now,
+                deleted: false,
+                attributes: Value::Object(attributes).to_string(),
+            })
+        };
+    let merged = |base: &RecordRow| -> Result<Map<String, Value>, ApiError> {
+        let mut attrs = stored_attributes(base)?;
+        for (k, v) in &op.attributes {
+            if v.is_null() {
+                attrs.remove(k);
+            } else {
+                attrs.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(attrs)
+    };
+    let given = || {
+        op.attributes
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    match (op.kind, live) {
+        (WriteKind::Create, Some(_)) => Err(ApiError::conflict(
+            "record_exists",
+            format!(
+                "a record '{}' of entity '{}' already exists",
+                op.id, op.entity
+            ),
+        )
+        .with("id", op.id.as_str())),
+        (WriteKind::Create | WriteKind::Replace | WriteKind::Upsert, None) => {
+            new_row(given(), None).map(Applied::Created)
+        }
+        (WriteKind::Replace, Some(r)) => new_row(given(), Some(r)).map(Applied::Updated),
+        (WriteKind::Merge | WriteKind::Upsert, Some(r)) => {
+            new_row(merged(r)?, Some(r)).map(Applied::Updated)
+        }
+        (WriteKind::Merge | WriteKind::Delete, None) => Err(not_found()),
+        (WriteKind::Delete, Some(r)) => Ok(Applied::Deleted(RecordRow {
+            version,
+            modified_on: now,
+            deleted: true,
+            attributes: "{}".to_owned(),
+            ..r.clone()
+        })),
+    }
+}
+
+pub fn record_not_found(entity: &str, id: &str) -> ApiError {
+    ApiError::not_found(
+        "record_not_found",
+        format!("entity '{entity}' has no record '{id}'"),
+    )
+    .with("entity", entity)
+    .with("id", id)
+}
+
+pub fn stored_attributes(row: &RecordRow) -> Result<Map<String, Value>, ApiError> {
+    serde_json::from_str(&row.attributes)
+        .map_err(|e| ApiError::internal(format!("stored record attributes: {e}")))
+}
+
+/// The current rows (tombstones included) of the records `ops` name.
+fn load_many(
+    conn: &mut DbConn,
+    org_id: i64,
+    ops: &[WriteOp],
+) -> Result<HashMap<(String, String), RecordRow>, ApiError> {
+    let mut by_entity: HashMap<&str, Vec<&str>> = HashMap::new();
+    for op in ops {
+        by_entity
+            .entry(op.entity.as_str())
+            .or_default()
+            .push(op.id.as_str());
+    }
+    let mut found = HashMap::with_capacity(ops.len());
+    for (entity, ids) in by_entity {
+        for chunk in ids.chunks(CHUNK) {
+            let rows: Vec<RecordRow> = records::table
+                .filter(records::org_id.eq(org_id))
+                .filter(records::entity.eq(entity))
+                .filter(records::id.eq_any(chunk))
+                .select(RecordRow::as_select())
+                .load(conn)?;
+            for row in rows {
+                found.insert((row.entity.clone(), row.id.clone()), row);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Writes whole rows, inserting new ones and replacing existing ones: on PostgreSQL a chunk
+/// per statement; on SQLite, whose diesel backend has no multi-row upsert, one cached
+/// prepared statement per row, which in one transaction costs about the same.
+pub fn upsert_rows(conn: &mut DbConn, rows: &[RecordRow]) -> Result<(), ApiError> {
+    macro_rules! upsert {
+        ($c:expr, $values:expr) => {
+            diesel::insert_into(records::table)
+                .values($values)
+                .on_conflict((records::org_id, records::entity, records::id))
+                .do_update()
+                .set((
+                    records::version.eq(excluded(records::version)),
+                    records::created_version.eq(excluded(records::created_version)),
+                    records::created_on.eq(excluded(records::created_on)),
+                    records::modified_on.eq(excluded(records::modified_on)),
+                    records::deleted.eq(excluded(records::deleted)),
+                    records::attributes.eq(excluded(records::attributes)),
+                ))
+                .execute($c)
+        };
+    }
+    match conn {
+        DbConn::Pg(c) => {
+            for chunk in rows.chunks(CHUNK) {
+                upsert!(c, chunk)?;
+            }
+        }
+        DbConn::Sqlite(c) => {
+            for row in rows {
+                upsert!(c, row)?;
+            }
+        }
+    }
+    Ok(())
+}

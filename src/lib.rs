@@ -1,0 +1,142 @@
+//! orgsync: keeps a server organization and a client organization hosted here in step.
+//!
+//! [`create_app`] builds the whole HTTP app from an [`AppState`]; `main` and the tests both
+//! start the service through it.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod metrics;
+pub mod providers;
+pub mod telemetry;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, App};
+use tracing_actix_web::TracingLogger;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api::body::BodyLimit;
+use crate::api::Routes;
+use crate::auth::JwtKeys;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::metrics::{Metrics, RequestLabels};
+
+/// Everything a request handler may need, shared by all workers.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub jwt: Arc<JwtKeys>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Opens the database (applying migrations) and prepares the keys.
+    pub fn new(settings: Settings) -> Result<Self, String> {
+        let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
+        Ok(Self {
+            jwt: Arc::new(JwtKeys::new(&settings.jwt_secret)),
+            settings: Arc::new(settings),
+            db,
+            metrics: Arc::new(Metrics::default()),
+        })
+    }
+}
+
+/// The app: routes, Swagger UI, error handling, request spans and metrics.
+pub fn create_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let body_limit = BodyLimit(state.settings.body_limit);
+    let jwt = web::Data::from(state.jwt.clone());
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(jwt)
+        .app_data(web::Data::new(body_limit))
+        .app_data(web::Data::new(Routes::from_openapi()))
+        .app_data(web::PayloadConfig::new(body_limit.0))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!("the query string is not valid: {e}"),
+            )
+            .into()
+        }))
+        .app_data(web::PathConfig::default().error_handler(|e, _| {
+            ApiError::not_found("route_not_found", format!("the path is not valid: {e}")).into()
+        }))
+        .configure(api::configure)
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api::openapi()))
+        .default_service(web::to(api::no_route))
+        .wrap(from_fn(error::problem_middleware))
+        .wrap(from_fn(count_requests))
+        .wrap(TracingLogger::default())
+}
+
+async fn count_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
+    let method = req.method().to_string();
+    let res = next.call(req).await?;
+    if let Some(m) = metrics {
+        m.requests
+            .get_or_create(&RequestLabels {
+                method,
+                status: res.status().as_u16(),
+            })
+            .inc();
+        m.request_seconds.observe(started.elapsed().as_secs_f64());
+    }
+    Ok(res)
+}
+
+/// Purges tombstones past the retention now and then, for as long as the process runs.
+pub fn spawn_maintenance(state: AppState) {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = purge_tombstones(&state).await {
+                tracing::warn!(error = %e, "purging tombstones failed");
+            }
+        }
+    });
+}
+
+/// Removes tombstones older than the configured retention; gives how many went.
+pub async fn purge_tombstones(state: &AppState) -> Result<usize, ApiError> {
+    let retention =
+        i64::try_from(state.settings.tombstone_retention.as_micros()).unwrap_or(i64::MAX);
+    let cutoff = db::now_micros().saturating_sub(retention);
+    let purged = state
+        .db
+        .run(move |conn| db::changes::purge(conn, cutoff))
+        .await?;
+    if purged > 0 {
+        tracing::info!(purged, "purged tombstones past the retention");
+    }
+    Ok(purged)
+}

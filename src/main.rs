@@ -1,0 +1,122 @@
+//! The `orgsync` command: serve (default), migrate, token, openapi.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use clap::{Parser, Subcommand};
+use orgsync::auth::{JwtKeys, Role};
+use orgsync::config::Settings;
+use orgsync::{create_app, telemetry, AppState};
+
+#[derive(Parser)]
+#[command(
+    name = "orgsync",
+    version,
+    about = "Keeps a server organization and a hosted client organization in step"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the web service (the default).
+    Serve,
+    /// Applies pending database migrations and exits.
+    Migrate,
+    /// Prints a bearer token signed with the configured secret.
+    Token {
+        /// provider, org_admin or org_user
+        #[arg(long)]
+        role: String,
+        /// The org an org role is bound to.
+        #[arg(long)]
+        org: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+    },
+    /// Prints the OpenAPI document (the bytes of openapi/openapi.json).
+    Openapi,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        print!("{}", orgsync::api::openapi_json());
+        return ExitCode::SUCCESS;
+    }
+    // A missing .env is normal; the environment alone is enough.
+    let _ = dotenvy::dotenv();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    telemetry::init(settings.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => match AppState::new(settings) {
+            Ok(_) => {
+                println!("migrations applied");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
+        Command::Token { role, org, ttl } => token(&settings, &role, org.as_deref(), ttl),
+        Command::Openapi => ExitCode::SUCCESS,
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("orgsync: {message}");
+    ExitCode::FAILURE
+}
+
+fn token(settings: &Settings, role: &str, org: Option<&str>, ttl: u64) -> ExitCode {
+    let Some(role) = Role::parse(role) else {
+        return fail("--role must be provider, org_admin or org_user");
+    };
+    if role != Role::Provider && org.is_none() {
+        return fail("an org role needs --org NAME");
+    }
+    let keys = JwtKeys::new(&settings.jwt_secret);
+    match keys.issue("cli", role, org, Duration::from_secs(ttl)) {
+        Ok(t) => {
+            println!("{t}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+fn serve(settings: Settings) -> ExitCode {
+    let bind = settings.bind.clone();
+    let workers = settings.workers.max(1);
+    let state = match AppState::new(settings) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let result = actix_web::rt::System::new().block_on(async move {
+        orgsync::spawn_maintenance(state.clone());
+        let server = HttpServer::new(move || create_app(state.clone()))
+            .workers(workers)
+            .bind(&bind)?;
+        for addr in server.addrs() {
+            tracing::info!(
+                "orgsync listening on http://{addr} — Swagger UI at http://{addr}/swagger-ui/"
+            );
+            println!("orgsync is up: http://{addr}/swagger-ui/");
+        }
+        server.run().await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("cannot serve on {}: {e}", bind_hint())),
+    }
+}
+
+fn bind_hint() -> String {
+    std::env::var("ORGSYNC_BIND").unwrap_or_else(|_| "127.0.0.1:8080".to_owned())
+}

@@ -1,0 +1,66 @@
+//! Prometheus metrics: requests by route and status, and the service's own counters.
+
+use std::sync::Mutex;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    pub status: u16,
+}
+
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    pub requests: Family<RequestLabels, Counter>,
+    pub request_seconds: Histogram,
+    /// Records written through the write path (API, batch, sync).
+    pub records_written: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("orgsync");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by method and status",
+            requests.clone(),
+        );
+        let request_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            request_seconds.clone(),
+        );
+        let records_written = Counter::default();
+        registry.register(
+            "records_written",
+            "Records created, updated or deleted",
+            records_written.clone(),
+        );
+        Self {
+            registry: Mutex::new(registry),
+            requests,
+            request_seconds,
+            records_written,
+        }
+    }
+}
+
+impl Metrics {
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Ok(registry) = self.registry.lock() {
+            // Writing into a String cannot fail.
+            let _ = encode(&mut out, &registry);
+        }
+        out
+    }
+}

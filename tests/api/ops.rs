@@ -1,0 +1,78 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::both_backends;
+
+both_backends! {
+    async fn health_readiness_and_metrics(app) {
+        let health = app.get("/healthz").send().await.expect(StatusCode::OK).json();
+        assert_eq!(health, json!({"Status": "ok"}));
+        let ready = app.get("/readyz").accept_xml().send().await.expect(StatusCode::OK).text();
+        assert!(ready.contains("<Status>ready</Status>"), "{ready}");
+        app.crm_org("contoso").await;
+        let metrics = app.get("/metrics").send().await.expect(StatusCode::OK);
+        assert!(metrics.content_type().starts_with("text/plain"));
+        let text = metrics.text();
+        assert!(text.contains("orgsync_http_requests_total{method=\"POST\",status=\"201\"}"), "{text}");
+        assert!(text.contains("orgsync_http_request_duration_seconds_bucket"));
+    }
+
+    async fn swagger_ui_and_the_openapi_document_are_served(app) {
+        let ui = app.get("/swagger-ui/").send().await.expect(StatusCode::OK).text();
+        assert!(ui.to_lowercase().contains("swagger"), "{ui}");
+        let doc = app.get("/api-docs/openapi.json").send().await.expect(StatusCode::OK);
+        let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
+        let served: serde_json::Value = doc.json();
+        let committed: serde_json::Value = serde_json::from_str(&committed).unwrap();
+        assert_eq!(served, committed, "the served contract is the committed one");
+    }
+}
+
+/// The committed contract is exactly what the code generates. To accept a deliberate change,
+/// regenerate it: `cargo run -- openapi > openapi/openapi.json`.
+#[test]
+fn the_committed_openapi_document_matches_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    let generated = orgsync::api::openapi_json();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is out of date; run `cargo run -- openapi > openapi/openapi.json`"
+    );
+}
+
+#[test]
+fn every_operation_documents_its_tag_security_and_errors() {
+    let doc = serde_json::to_value(orgsync::api::openapi()).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let mut count = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            count += 1;
+            assert!(
+                op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+                "{method} {path} has no tag"
+            );
+            if path.starts_with("/rest/v1/") && path != "/rest/v1/auth/token" {
+                assert!(
+                    op["security"].to_string().contains("bearer"),
+                    "{method} {path} has no bearer security"
+                );
+                assert!(
+                    op["responses"].get("401").is_some(),
+                    "{method} {path} documents no 401"
+                );
+            }
+            let errors = op["responses"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| k.starts_with('4') || k.starts_with('5'))
+                .count();
+            if path != "/healthz" {
+                assert!(errors > 0, "{method} {path} documents no error response");
+            }
+        }
+    }
+    assert!(count >= 20, "{count} operations");
+}

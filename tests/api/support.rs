@@ -1,0 +1,373 @@
+//! The test harness: a real orgsync on a loopback port, on a fresh SQLite file or a fresh
+//! PostgreSQL schema, driven over HTTP.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use diesel::{Connection, RunQueryDsl};
+use orgsync::auth::Role;
+use orgsync::config::Settings;
+use orgsync::{create_app, AppState};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// Runs a test body once on SQLite and once on PostgreSQL (when `ORGSYNC_TEST_POSTGRES_URL`
+/// is set; `.ci/run` sets it).
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $(mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($app: $crate::support::TestApp) $body
+            #[actix_web::test]
+            async fn sqlite() {
+                run($crate::support::TestApp::sqlite().await).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if let Some(app) = $crate::support::TestApp::postgres().await {
+                    run(app).await
+                }
+            }
+        })*
+    };
+}
+
+pub struct TestApp {
+    pub state: AppState,
+    pub base: String,
+    client: reqwest::Client,
+    provider: String,
+    _dir: tempfile::TempDir,
+    pg_schema: Option<(String, String)>,
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("orgsync.db").display());
+        Self::start(&url, dir, None, |_| {}).await
+    }
+
+    /// None (and a note on stderr) when no PostgreSQL is configured for tests.
+    pub async fn postgres() -> Option<Self> {
+        Self::postgres_with(|_| {}).await
+    }
+
+    pub async fn postgres_with(tune: impl FnOnce(&mut Settings)) -> Option<Self> {
+        let Ok(base) = std::env::var("ORGSYNC_TEST_POSTGRES_URL") else {
+            eprintln!("ORGSYNC_TEST_POSTGRES_URL is not set: the PostgreSQL run is skipped");
+            return None;
+        };
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = diesel::pg::PgConnection::establish(&base).unwrap();
+        diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+            .execute(&mut conn)
+            .unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+        let dir = tempfile::tempdir().unwrap();
+        Some(Self::start(&url, dir, Some((base, schema)), tune).await)
+    }
+
+    async fn start(
+        url: &str,
+        dir: tempfile::TempDir,
+        pg_schema: Option<(String, String)>,
+        tune: impl FnOnce(&mut Settings),
+    ) -> Self {
+        let mut settings = Settings::with_database(url, dir.path()).unwrap();
+        settings.db_pool_size = 8;
+        tune(&mut settings);
+        let state = AppState::new(settings).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app_state = state.clone();
+        let server = HttpServer::new(move || create_app(app_state.clone()))
+            .workers(2)
+            .disable_signals()
+            .listen(listener)
+            .unwrap()
+            .run();
+        actix_web::rt::spawn(server);
+        let provider = state
+            .jwt
+            .issue(
+                "test-provider",
+                Role::Provider,
+                None,
+                Duration::from_secs(3600),
+            )
+            .unwrap();
+        Self {
+            state,
+            base: format!("http://{addr}"),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
+            provider,
+            _dir: dir,
+            pg_schema,
+        }
+    }
+
+    /// A token of `role` bound to `org`.
+    pub fn token(&self, role: Role, org: &str) -> String {
+        self.state
+            .jwt
+            .issue("test-user", role, Some(org), Duration::from_secs(3600))
+            .unwrap()
+    }
+
+    pub fn req(&self, method: Method, path: &str) -> Req {
+        Req {
+            inner: self.client.request(method, format!("{}{path}", self.base)),
+        }
+        .bearer(&self.provider)
+    }
+    pub fn get(&self, path: &str) -> Req {
+        self.req(Method::GET, path)
+    }
+    pub fn post(&self, path: &str) -> Req {
+        self.req(Method::POST, path)
+    }
+    pub fn put(&self, path: &str) -> Req {
+        self.req(Method::PUT, path)
+    }
+    pub fn patch(&self, path: &str) -> Req {
+        self.req(Method::PATCH, path)
+    }
+    pub fn delete(&self, path: &str) -> Req {
+        self.req(Method::DELETE, path)
+    }
+
+    /// Creates an org (as the provider) and gives its name.
+    pub async fn org(&self, name: &str) -> String {
+        self.post("/rest/v1/orgs")
+            .json(&json!({"Name": name}))
+            .send()
+            .await
+            .expect(StatusCode::CREATED);
+        name.to_owned()
+    }
+
+    /// Defines `entity` in `org` from a definition body.
+    pub async fn entity(&self, org: &str, entity: &str, definition: Value) {
+        let res = self
+            .put(&format!("/rest/v1/orgs/{org}/metadata/entities/{entity}"))
+            .json(&definition)
+            .send()
+            .await;
+        assert!(
+            res.status.is_success(),
+            "defining {entity}: {} {}",
+            res.status,
+            res.text()
+        );
+    }
+
+    /// An org with the `account` and `contact` entities of [`account_definition`].
+    pub async fn crm_org(&self, name: &str) -> String {
+        let org = self.org(name).await;
+        self.entity(&org, "account", account_definition()).await;
+        self.entity(&org, "contact", contact_definition()).await;
+        org
+    }
+
+    pub async fn create_record(&self, org: &str, entity: &str, attributes: Value) -> Value {
+        self.post(&format!("/rest/v1/orgs/{org}/entities/{entity}/records"))
+            .json(&json!({"Attributes": attributes}))
+            .send()
+            .await
+            .expect(StatusCode::CREATED)
+            .json()
+    }
+
+    /// Every change of `org` from scratch (or since `since`), following `Next` to the end.
+    pub async fn all_changes(
+        &self,
+        org: &str,
+        since: Option<&str>,
+        extra: Value,
+    ) -> (Vec<Value>, String) {
+        let mut token = since.map(str::to_owned);
+        let mut out = Vec::new();
+        loop {
+            let mut body = extra.clone();
+            if let Some(t) = &token {
+                body["Since"] = json!(t);
+            }
+            let page = self
+                .post(&format!("/rest/v1/orgs/{org}/changes"))
+                .json(&body)
+                .send()
+                .await
+                .expect(StatusCode::OK)
+                .json();
+            out.extend(page["Changes"].as_array().unwrap().iter().cloned());
+            token = Some(page["Next"].as_str().unwrap().to_owned());
+            if !page["More"].as_bool().unwrap() {
+                return (out, token.unwrap_or_default());
+            }
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = &self.pg_schema {
+            if let Ok(mut conn) = diesel::pg::PgConnection::establish(base) {
+                let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .execute(&mut conn);
+            }
+        }
+    }
+}
+
+pub fn account_definition() -> Value {
+    json!({
+        "DisplayName": "Account",
+        "PrimaryName": "name",
+        "Attributes": [
+            {"Name": "name", "Type": "String", "Required": true, "MaxLength": 160},
+            {"Name": "emailaddress1", "Type": "String", "MaxLength": 100},
+            {"Name": "description", "Type": "Memo"},
+            {"Name": "numberofemployees", "Type": "Integer"},
+            {"Name": "revenue", "Type": "Money"},
+            {"Name": "creditonhold", "Type": "Boolean"},
+            {"Name": "lastcontacted", "Type": "DateTime"},
+            {"Name": "founded", "Type": "Date"},
+            {"Name": "externalid", "Type": "Uniqueidentifier"},
+            {"Name": "statecode", "Type": "Picklist", "Options": [{"Value": 0, "Label": "Active"}, {"Value": 1, "Label": "Inactive"}]},
+            {"Name": "industrycode", "Type": "Picklist", "Options": [{"Value": 1}, {"Value": 7}, {"Value": 9}]}
+        ]
+    })
+}
+
+pub fn contact_definition() -> Value {
+    json!({
+        "PrimaryName": "fullname",
+        "Attributes": [
+            {"Name": "fullname", "Type": "String", "Required": true},
+            {"Name": "emailaddress1", "Type": "String"},
+            {"Name": "parentcustomerid", "Type": "Lookup", "Target": "account"}
+        ]
+    })
+}
+
+pub struct Req {
+    inner: reqwest::RequestBuilder,
+}
+
+impl Req {
+    /// Uses this bearer token instead of the provider's.
+    pub fn bearer(self, token: &str) -> Self {
+        self.auth(&format!("Bearer {token}"))
+    }
+    pub fn header(self, name: &str, value: &str) -> Self {
+        Self {
+            inner: self.inner.header(name, value),
+        }
+    }
+    /// Replaces the Authorization header.
+    pub fn auth(self, value: &str) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_static("authorization"),
+            HeaderValue::from_str(value).unwrap(),
+        );
+        Self {
+            inner: self.inner.headers(headers),
+        }
+    }
+    pub fn json(self, body: &Value) -> Self {
+        Self {
+            inner: self.inner.json(body),
+        }
+    }
+    pub fn xml(self, body: &str) -> Self {
+        Self {
+            inner: self
+                .inner
+                .header("Content-Type", "application/xml")
+                .body(body.to_owned()),
+        }
+    }
+    pub fn raw(self, content_type: &str, body: impl Into<reqwest::Body>) -> Self {
+        Self {
+            inner: self.inner.header("Content-Type", content_type).body(body),
+        }
+    }
+    pub fn accept_xml(self) -> Self {
+        self.header("Accept", "application/xml")
+    }
+    pub async fn send(self) -> Resp {
+        let res = self.inner.send().await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.bytes().await.unwrap().to_vec();
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    /// Asserts the status (printing the body when it differs).
+    pub fn expect(self, status: StatusCode) -> Self {
+        assert_eq!(
+            self.status,
+            status,
+            "unexpected status; body: {}",
+            self.text()
+        );
+        self
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+    pub fn content_type(&self) -> String {
+        self.header("content-type").unwrap_or_default()
+    }
+    /// Asserts a problem with this status and code, in JSON, and gives it.
+    pub fn problem(self, status: StatusCode, code: &str) -> Value {
+        assert_eq!(
+            self.status,
+            status,
+            "unexpected status; body: {}",
+            self.text()
+        );
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "body: {}",
+            self.text()
+        );
+        let p = self.json();
+        assert_eq!(p["code"], code, "problem: {p}");
+        assert_eq!(p["status"], status.as_u16());
+        p
+    }
+}
