@@ -53,7 +53,7 @@ impl AppState {
     }
 }
 
-/// The app: routes, Swagger UI, error handling, request spans and metrics.
+/// The app: routes, Swagger UI, error handling, request spans (with a request id) and metrics.
 pub fn create_app(
     state: AppState,
 ) -> App<

@@ -36,6 +36,17 @@ fn sign(claims: &Claims, secret: &[u8]) -> String {
 }
 
 both_backends! {
+    async fn providers_are_listed_for_any_token(app) {
+        let org = app.org("contoso").await;
+        let list = app.get("/rest/v1/providers").bearer(&app.token(Role::OrgUser, &org)).send().await.expect(StatusCode::OK).json();
+        let ids: Vec<&str> = list["Providers"].as_array().unwrap().iter().map(|p| p["ProviderID"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["7f3a9c4e-2b1d-4e8f-9a6c-5d0e1f2a3b4c", "3c8e1d5a-6f2b-4a9e-8d7c-1b0a9f8e7d6c"]);
+        assert_eq!(list["Providers"][0]["Name"], "orgsync");
+        let xml = app.get("/rest/v1/providers").accept_xml().send().await.expect(StatusCode::OK).text();
+        assert!(xml.contains("<Providers><Provider><ProviderID>7f3a9c4e-2b1d-4e8f-9a6c-5d0e1f2a3b4c</ProviderID><Name>orgsync</Name>"), "{xml}");
+        app.get("/rest/v1/providers").auth("").send().await.problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+
     async fn bad_tokens_are_401(app) {
         let secret = app.state.settings.jwt_secret.expose().to_vec();
         let cases = [
@@ -104,6 +115,10 @@ both_backends! {
                 .await
                 .problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
         }
+        // Users in XML too.
+        let xml_user = "<CreateUser><UserName>reader@contoso.example</UserName><Password>another-pass</Password><Role>org_user</Role></CreateUser>";
+        let out = app.post(&format!("/rest/v1/orgs/{org}/users")).xml(xml_user).accept_xml().send().await.expect(StatusCode::CREATED).text();
+        assert!(out.contains("<UserName>reader@contoso.example</UserName><Role>org_user</Role>"), "{out}");
         // The password is stored hashed.
         let stored: Vec<String> = {
             use diesel::prelude::*;
@@ -111,8 +126,8 @@ both_backends! {
             let mut conn = app.state.db.get().unwrap();
             users::table.select(users::password_hash).load(&mut *conn).unwrap()
         };
-        assert_eq!(stored.len(), 1);
-        assert!(stored[0].starts_with("$argon2id$") && !stored[0].contains("s3cret-pass"));
+        assert_eq!(stored.len(), 2);
+        assert!(stored.iter().all(|h| h.starts_with("$argon2id$") && !h.contains("s3cret-pass") && !h.contains("another-pass")));
         // A duplicate user is 409, a short password 422, and an org_user cannot add users.
         app.post(&format!("/rest/v1/orgs/{org}/users")).json(&user).send().await.problem(StatusCode::CONFLICT, "user_exists");
         app.post(&format!("/rest/v1/orgs/{org}/users"))

@@ -36,6 +36,8 @@ both_backends! {
         assert!(xml_list.contains("<Orgs><Org><Name>contoso</Name>"), "{xml_list}");
 
         app.get("/rest/v1/orgs/contoso").send().await.expect(StatusCode::OK);
+        let one = app.get("/rest/v1/orgs/fabrikam").accept_xml().send().await.expect(StatusCode::OK).text();
+        assert!(one.starts_with("<?xml") && one.contains("<Org><Name>fabrikam</Name>"), "{one}");
         app.delete("/rest/v1/orgs/contoso").send().await.expect(StatusCode::NO_CONTENT);
         app.get("/rest/v1/orgs/contoso").send().await.problem(StatusCode::NOT_FOUND, "org_not_found");
         app.delete("/rest/v1/orgs/contoso").send().await.problem(StatusCode::NOT_FOUND, "org_not_found");

@@ -56,6 +56,19 @@ both_backends! {
         let json_now = app.get(&format!("{base}/{id}")).send().await.expect(StatusCode::OK).json();
         assert_eq!(json_now["Attributes"]["creditonhold"], true, "XML text becomes a typed value");
 
+        // Create, read and change in XML.
+        let made = app.post(&base).xml("<Record><Id>xml-1</Id><Attributes><name>From XML</name><revenue>2.5</revenue><statecode>1</statecode></Attributes></Record>")
+            .accept_xml().send().await.expect(StatusCode::CREATED);
+        assert!(made.header("etag").is_some());
+        assert!(made.text().contains("<Id>xml-1</Id>") && made.text().contains("<revenue>2.5</revenue>"), "{}", made.text());
+        let read = app.get(&format!("{base}/xml-1")).accept_xml().send().await.expect(StatusCode::OK).text();
+        assert!(read.contains("<Record><Id>xml-1</Id><Entity>account</Entity>"), "{read}");
+        let changed = app.patch(&format!("{base}/xml-1")).xml("<Record><Attributes><statecode>0</statecode></Attributes></Record>")
+            .accept_xml().send().await.expect(StatusCode::OK).text();
+        assert!(changed.contains("<statecode>0</statecode>") && changed.contains("<name>From XML</name>"), "{changed}");
+        let typed = app.get(&format!("{base}/xml-1")).send().await.json();
+        assert_eq!(typed["Attributes"], json!({"name": "From XML", "revenue": 2.5, "statecode": 0}));
+
         // PUT on a new id creates; If-Match * on a missing one is 412.
         app.put(&format!("{base}/acct-2")).json(&json!({"Attributes": {"name": "Second"}})).send().await.expect(StatusCode::CREATED);
         app.put(&format!("{base}/acct-3")).header("If-Match", "*").json(&json!({"Attributes": {"name": "Third"}}))
