@@ -52,8 +52,20 @@ pub struct Settings {
     pub jwt_secret: Secret,
     /// Encrypts connection credentials at rest.
     pub secret_key: Secret,
+    /// Background job workers of this process (0: this process runs no jobs).
     pub workers: usize,
+    /// HTTP worker threads (one per core when unset).
+    pub http_workers: Option<usize>,
     pub db_pool_size: u32,
+    /// How long a claimed job stays claimed without a heartbeat before another worker may take it.
+    pub job_lease: Duration,
+    /// How often an idle worker looks for work.
+    pub job_poll: Duration,
+    pub job_max_tries: i32,
+    /// The first retry delay; each further one doubles, up to an hour.
+    pub job_backoff: Duration,
+    /// Limit of every call to a backend.
+    pub provider_timeout: Duration,
     pub tombstone_retention: Duration,
     pub log_format: LogFormat,
     /// Largest accepted request body, in bytes.
@@ -115,6 +127,16 @@ impl Settings {
             jwt_secret,
             secret_key,
             workers: parse_num("ORGSYNC_WORKERS", 2)?,
+            http_workers: var("ORGSYNC_HTTP_WORKERS")
+                .map(|_| parse_num("ORGSYNC_HTTP_WORKERS", 2))
+                .transpose()?,
+            job_lease: parse_duration("ORGSYNC_JOB_LEASE", Duration::from_secs(30))?,
+            job_poll: parse_duration("ORGSYNC_JOB_POLL", Duration::from_secs(1))?,
+            job_max_tries: i32::try_from(parse_num("ORGSYNC_JOB_MAX_TRIES", 5)?)
+                .unwrap_or(5)
+                .max(1),
+            job_backoff: parse_duration("ORGSYNC_JOB_BACKOFF", Duration::from_secs(5))?,
+            provider_timeout: parse_duration("ORGSYNC_PROVIDER_TIMEOUT", Duration::from_secs(30))?,
             db_pool_size: u32::try_from(parse_num("ORGSYNC_DB_POOL_SIZE", 16)?).unwrap_or(16),
             tombstone_retention: parse_duration(
                 "ORGSYNC_TOMBSTONE_RETENTION",
@@ -136,7 +158,13 @@ impl Settings {
             jwt_secret: secret_from(None, "ORGSYNC_JWT_SECRET", data_dir, "jwt_secret")?,
             secret_key: secret_from(None, "ORGSYNC_SECRET_KEY", data_dir, "secret_key")?,
             workers: 2,
+            http_workers: None,
             db_pool_size: 16,
+            job_lease: Duration::from_secs(30),
+            job_poll: Duration::from_secs(1),
+            job_max_tries: 5,
+            job_backoff: Duration::from_secs(5),
+            provider_timeout: Duration::from_secs(30),
             tombstone_retention: Duration::from_secs(30 * 86_400),
             log_format: LogFormat::Text,
             body_limit: 16 * 1024 * 1024,

@@ -244,6 +244,23 @@ impl From<crate::domain::names::InvalidName> for ApiError {
     }
 }
 
+impl From<crate::domain::filter::FilterError> for ApiError {
+    /// 422 naming the entity, attribute and operator at fault.
+    fn from(e: crate::domain::filter::FilterError) -> Self {
+        let mut err = Self::unprocessable(e.code, e.message);
+        for (key, value) in [
+            ("entity", e.entity),
+            ("attribute", e.attribute),
+            ("operator", e.operator),
+        ] {
+            if let Some(v) = value {
+                err = err.with(key, v);
+            }
+        }
+        err
+    }
+}
+
 /// The code a bare framework error response gets.
 fn code_for_status(status: StatusCode) -> &'static str {
     match status.as_u16() {

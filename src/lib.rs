@@ -6,11 +6,14 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod jobs;
 pub mod metrics;
 pub mod providers;
+pub mod sync;
 pub mod telemetry;
 
 use std::sync::Arc;
@@ -101,14 +104,22 @@ async fn count_requests(
         .map(|s| s.metrics.clone());
     let method = req.method().to_string();
     let res = next.call(req).await?;
+    let status = res.status().as_u16();
+    let elapsed = started.elapsed();
+    // One line per request, inside the request's span (which carries its request id). The
+    // query string and the bodies are never logged.
+    tracing::info!(
+        method = %method,
+        path = %res.request().path(),
+        status,
+        elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
     if let Some(m) = metrics {
         m.requests
-            .get_or_create(&RequestLabels {
-                method,
-                status: res.status().as_u16(),
-            })
+            .get_or_create(&RequestLabels { method, status })
             .inc();
-        m.request_seconds.observe(started.elapsed().as_secs_f64());
+        m.request_seconds.observe(elapsed.as_secs_f64());
     }
     Ok(res)
 }

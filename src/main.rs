@@ -93,16 +93,19 @@ fn token(settings: &Settings, role: &str, org: Option<&str>, ttl: u64) -> ExitCo
 
 fn serve(settings: Settings) -> ExitCode {
     let bind = settings.bind.clone();
-    let workers = settings.workers.max(1);
+    let http_workers = settings.http_workers;
     let state = match AppState::new(settings) {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
     let result = actix_web::rt::System::new().block_on(async move {
         orgsync::spawn_maintenance(state.clone());
-        let server = HttpServer::new(move || create_app(state.clone()))
-            .workers(workers)
-            .bind(&bind)?;
+        orgsync::jobs::worker::spawn_workers(state.clone());
+        let mut server = HttpServer::new(move || create_app(state.clone()));
+        if let Some(n) = http_workers {
+            server = server.workers(n.max(1));
+        }
+        let server = server.bind(&bind)?;
         for addr in server.addrs() {
             tracing::info!(
                 "orgsync listening on http://{addr} — Swagger UI at http://{addr}/swagger-ui/"

@@ -143,7 +143,7 @@ async fn read_changes(
         (None, None) => None,
     }
     .transpose()
-    .map_err(filter_error)?;
+    .map_err(ApiError::from)?;
     let org_name = path.into_inner().org;
     let entities = req.entities;
     let page = state
@@ -175,7 +175,7 @@ async fn read_changes(
             let filters = filters
                 .map(|f| f.validate(&|name| defs.get(name)))
                 .transpose()
-                .map_err(filter_error)?;
+                .map_err(ApiError::from)?;
             let rows = changes::since(
                 conn,
                 org.id,
@@ -194,20 +194,6 @@ async fn read_changes(
         })
         .await?;
     Ok(Reply::ok(page))
-}
-
-fn filter_error(e: crate::domain::filter::FilterError) -> ApiError {
-    let mut err = ApiError::unprocessable(e.code, e.message);
-    for (key, value) in [
-        ("entity", e.entity),
-        ("attribute", e.attribute),
-        ("operator", e.operator),
-    ] {
-        if let Some(v) = value {
-            err = err.with(key, v);
-        }
-    }
-    err
 }
 
 /// Turns rows (version order, one past the page when there are more) into the page. The org's

@@ -8,7 +8,7 @@ use utoipa::{OpenApi, ToSchema};
 use super::body::{Body, Reply};
 use super::{EntityPath, OrgPath};
 use crate::auth::{Principal, Role};
-use crate::db::{metadata, orgs};
+use crate::db::{connections, metadata, orgs, DbConn};
 use crate::domain::metadata::{EntityDef, EntityDefinitionInput};
 use crate::domain::names::LogicalName;
 use crate::error::{ApiError, Problem};
@@ -34,6 +34,18 @@ pub struct Metadata {
     /// Changes whenever an entity is defined, redefined or dropped.
     pub version: i64,
     pub entities: Vec<EntityDef>,
+}
+
+/// The org, unless it is a connected client org, whose metadata only its server may change.
+fn unmanaged(conn: &mut DbConn, name: &str) -> Result<orgs::OrgRow, ApiError> {
+    let org = orgs::require(conn, name)?;
+    if connections::get(conn, org.id)?.is_some() {
+        return Err(ApiError::conflict(
+            "metadata_managed_by_server",
+            format!("'{name}' is a connected client org: its metadata comes from the server (UpdateMetadataAsync)"),
+        ));
+    }
+    Ok(org)
 }
 
 /// Every entity of the org with its attributes.
@@ -97,7 +109,7 @@ async fn put_entity(
     let created = state
         .db
         .run(move |conn| {
-            let org = orgs::require(conn, &org)?;
+            let org = unmanaged(conn, &org)?;
             metadata::put_entity(conn, org.id, &stored)
         })
         .await?;
@@ -130,7 +142,7 @@ async fn delete_entity(
     let dropped = state
         .db
         .run(move |conn| {
-            let org = orgs::require(conn, &org)?;
+            let org = unmanaged(conn, &org)?;
             metadata::drop_entity(conn, org.id, &name)
         })
         .await?;

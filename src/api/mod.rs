@@ -4,10 +4,12 @@ pub mod auth;
 pub mod batch;
 pub mod body;
 pub mod changes;
+pub mod jobs;
 pub mod metadata;
 pub mod ops;
 pub mod orgs;
 pub mod records;
+pub mod sync;
 pub mod xml;
 
 use actix_web::http::{header, Method, StatusCode};
@@ -59,6 +61,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(records::Doc::openapi());
     doc.merge(batch::Doc::openapi());
     doc.merge(changes::Doc::openapi());
+    doc.merge(sync::Doc::openapi());
+    doc.merge(jobs::Doc::openapi());
     doc
 }
 
@@ -77,6 +81,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     records::configure(cfg);
     batch::configure(cfg);
     changes::configure(cfg);
+    sync::configure(cfg);
+    jobs::configure(cfg);
 }
 
 /// The route table of the contract, used to tell a wrong method (405) from an unknown path.

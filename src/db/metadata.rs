@@ -45,11 +45,21 @@ fn parse(definition: &str) -> Result<EntityDef, ApiError> {
         .map_err(|e| ApiError::internal(format!("stored entity definition: {e}")))
 }
 
-/// Defines or redefines an entity; true when it is new. Bumps the metadata version.
+/// Defines or redefines an entity in its own transaction; true when it is new. Bumps the
+/// metadata version.
 pub fn put_entity(conn: &mut DbConn, org_id: i64, def: &EntityDef) -> Result<bool, ApiError> {
-    let definition = serde_json::to_string(def).map_err(ApiError::internal)?;
     super::write_tx(conn, |conn| {
         orgs::lock(conn, org_id)?;
+        let created = store_entity(conn, org_id, def)?;
+        orgs::bump_metadata_version(conn, org_id)?;
+        Ok(created)
+    })
+}
+
+/// Defines or redefines an entity inside the caller's write transaction; true when it is new.
+pub fn store_entity(conn: &mut DbConn, org_id: i64, def: &EntityDef) -> Result<bool, ApiError> {
+    let definition = serde_json::to_string(def).map_err(ApiError::internal)?;
+    {
         let updated = diesel::update(
             entities::table
                 .filter(entities::org_id.eq(org_id))
@@ -66,15 +76,25 @@ pub fn put_entity(conn: &mut DbConn, org_id: i64, def: &EntityDef) -> Result<boo
                 ))
                 .execute(conn)?;
         }
-        orgs::bump_metadata_version(conn, org_id)?;
         Ok(updated == 0)
-    })
+    }
 }
 
-/// Drops an entity and its records; false when it was not defined.
+/// Drops an entity and its records in its own transaction; false when it was not defined.
 pub fn drop_entity(conn: &mut DbConn, org_id: i64, name: &str) -> Result<bool, ApiError> {
     super::write_tx(conn, |conn| {
         orgs::lock(conn, org_id)?;
+        let dropped = remove_entity(conn, org_id, name)?;
+        if dropped {
+            orgs::bump_metadata_version(conn, org_id)?;
+        }
+        Ok(dropped)
+    })
+}
+
+/// Drops an entity and its records inside the caller's write transaction.
+pub fn remove_entity(conn: &mut DbConn, org_id: i64, name: &str) -> Result<bool, ApiError> {
+    {
         let gone = diesel::delete(
             entities::table
                 .filter(entities::org_id.eq(org_id))
@@ -90,7 +110,6 @@ pub fn drop_entity(conn: &mut DbConn, org_id: i64, name: &str) -> Result<bool, A
                 .filter(records::entity.eq(name)),
         )
         .execute(conn)?;
-        orgs::bump_metadata_version(conn, org_id)?;
         Ok(true)
-    })
+    }
 }

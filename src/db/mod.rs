@@ -14,7 +14,9 @@ macro_rules! per_backend {
 }
 
 pub mod changes;
+pub mod connections;
 pub mod idempotency;
+pub mod jobs;
 pub mod metadata;
 pub mod orgs;
 pub mod records;

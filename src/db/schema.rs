@@ -63,3 +63,79 @@ diesel::joinable!(records -> orgs (org_id));
 diesel::joinable!(idempotency_keys -> orgs (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(orgs, users, entities, records, idempotency_keys);
+
+diesel::table! {
+    connections (org_id) {
+        org_id -> BigInt,
+        provider -> Text,
+        url -> Text,
+        user_name -> Text,
+        password_enc -> Text,
+        entities -> Nullable<Text>,
+        sync_filters -> Nullable<Text>,
+        write_offline -> Bool,
+        sync_mode -> Text,
+        conflict_policy -> Text,
+        sync_interval_secs -> Nullable<BigInt>,
+        state -> Text,
+        last_error -> Nullable<Text>,
+        last_sync_on -> Nullable<BigInt>,
+        created_on -> BigInt,
+        updated_on -> BigInt,
+    }
+}
+
+diesel::table! {
+    links (org_id, entity) {
+        org_id -> BigInt,
+        entity -> Text,
+        inbound -> Bool,
+        outbound -> Bool,
+        sync_filter -> Nullable<Text>,
+        checkpoint -> Nullable<Text>,
+        needs_full -> Bool,
+        last_sync_on -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        kind -> Text,
+        org_name -> Text,
+        status -> Text,
+        tries -> Integer,
+        max_tries -> Integer,
+        entered_on -> BigInt,
+        last_tried_on -> Nullable<BigInt>,
+        finished_on -> Nullable<BigInt>,
+        run_after -> BigInt,
+        added_by -> Text,
+        params -> Text,
+        progress -> Text,
+        summary -> Text,
+        error -> Nullable<Text>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
+        cancel_requested -> Bool,
+    }
+}
+
+diesel::table! {
+    job_log (id) {
+        id -> BigInt,
+        job_id -> Text,
+        at -> BigInt,
+        level -> Text,
+        entity -> Nullable<Text>,
+        record_id -> Nullable<Text>,
+        action -> Text,
+        message -> Text,
+    }
+}
+
+diesel::joinable!(connections -> orgs (org_id));
+diesel::joinable!(links -> orgs (org_id));
+diesel::joinable!(job_log -> jobs (job_id));
+
+diesel::allow_tables_to_appear_in_same_query!(connections, links, jobs, job_log, orgs);

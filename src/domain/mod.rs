@@ -1,6 +1,28 @@
 //! Types with rules and no I/O.
 
+/// `as_str`, `parse` and `Display` for an enum of unit variants whose wire names are the
+/// variants' own names.
+macro_rules! wire_names {
+    ($t:ty { $($v:ident),* }) => {
+        impl $t {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => stringify!($v)),* }
+            }
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $(stringify!($v) => Some(Self::$v),)* _ => None }
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use wire_names;
+
 pub mod filter;
 pub mod metadata;
 pub mod names;
 pub mod record;
+pub mod setup;

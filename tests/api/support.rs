@@ -38,6 +38,8 @@ macro_rules! both_backends {
 
 pub struct TestApp {
     pub state: AppState,
+    /// The database URL, for another process to share.
+    pub db_url: String,
     pub base: String,
     client: reqwest::Client,
     provider: String,
@@ -73,17 +75,58 @@ impl TestApp {
         Some(Self::start(&url, dir, Some((base, schema)), tune).await)
     }
 
+    pub async fn sqlite_with(tune: impl FnOnce(&mut Settings)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("orgsync.db").display());
+        Self::start(&url, dir, None, tune).await
+    }
+
+    /// A SQLite instance listening on a chosen port (to stand in for a server that was down).
+    pub async fn sqlite_at(port: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("orgsync.db").display());
+        Self::start_on(
+            &url,
+            dir,
+            None,
+            |_| {},
+            TcpListener::bind(("127.0.0.1", port)).unwrap(),
+        )
+        .await
+    }
+
     async fn start(
         url: &str,
         dir: tempfile::TempDir,
         pg_schema: Option<(String, String)>,
         tune: impl FnOnce(&mut Settings),
     ) -> Self {
+        Self::start_on(
+            url,
+            dir,
+            pg_schema,
+            tune,
+            TcpListener::bind("127.0.0.1:0").unwrap(),
+        )
+        .await
+    }
+
+    async fn start_on(
+        url: &str,
+        dir: tempfile::TempDir,
+        pg_schema: Option<(String, String)>,
+        tune: impl FnOnce(&mut Settings),
+        listener: TcpListener,
+    ) -> Self {
         let mut settings = Settings::with_database(url, dir.path()).unwrap();
         settings.db_pool_size = 8;
+        // Jobs are picked up and retried quickly in tests.
+        settings.job_poll = Duration::from_millis(50);
+        settings.job_backoff = Duration::from_millis(200);
+        settings.job_lease = Duration::from_secs(3);
+        settings.provider_timeout = Duration::from_secs(5);
         tune(&mut settings);
         let state = AppState::new(settings).unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let app_state = state.clone();
         let server = HttpServer::new(move || create_app(app_state.clone()))
@@ -93,6 +136,7 @@ impl TestApp {
             .unwrap()
             .run();
         actix_web::rt::spawn(server);
+        orgsync::jobs::worker::spawn_workers(state.clone());
         let provider = state
             .jwt
             .issue(
@@ -104,6 +148,7 @@ impl TestApp {
             .unwrap();
         Self {
             state,
+            db_url: url.to_owned(),
             base: format!("http://{addr}"),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
@@ -185,6 +230,38 @@ impl TestApp {
             .await
             .expect(StatusCode::CREATED)
             .json()
+    }
+
+    /// Polls a job until it reaches one of `statuses` (panics after `secs` seconds) and gives it.
+    pub async fn wait_job(&self, id: &str, statuses: &[&str], secs: u64) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let job = self
+                .get(&format!("/rest/v1/jobs/{id}"))
+                .send()
+                .await
+                .expect(StatusCode::OK)
+                .json();
+            if statuses.iter().any(|s| job["Status"] == *s) {
+                return job;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "job never reached {statuses:?}: {job}"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The job's log entries.
+    pub async fn job_log(&self, id: &str) -> Vec<Value> {
+        let log = self
+            .get(&format!("/rest/v1/jobs/{id}/log?Limit=1000"))
+            .send()
+            .await
+            .expect(StatusCode::OK)
+            .json();
+        log["Entries"].as_array().unwrap().clone()
     }
 
     /// Every change of `org` from scratch (or since `since`), following `Next` to the end.
@@ -369,5 +446,86 @@ impl Resp {
         assert_eq!(p["code"], code, "problem: {p}");
         assert_eq!(p["status"], status.as_u16());
         p
+    }
+}
+
+pub const SERVER_USER: &str = "sync@contoso.example";
+pub const SERVER_PASSWORD: &str = "server-Pa55word!";
+
+/// Makes `server` a server org `contoso` with a sync user and the CRM entities; gives its Url.
+pub async fn server_org(server: &TestApp) -> String {
+    let org = server.crm_org("contoso").await;
+    server
+        .post(&format!("/rest/v1/orgs/{org}/users"))
+        .json(&json!({"UserName": SERVER_USER, "Password": SERVER_PASSWORD, "Role": "org_user"}))
+        .send()
+        .await
+        .expect(StatusCode::CREATED);
+    format!("{}/rest/v1/orgs/{org}", server.base)
+}
+
+/// A free loopback port (nothing listens on it once this returns).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An `orgsync serve` process of the real binary, killed (SIGKILL) when dropped.
+pub struct Process {
+    child: std::process::Child,
+    pub base: String,
+    pub stderr_path: std::path::PathBuf,
+}
+
+impl Process {
+    /// Starts the binary with `env` on a free port and waits until it answers.
+    pub async fn start(env: &[(&str, String)], log_dir: &std::path::Path) -> Self {
+        let port = free_port();
+        let stderr_path = log_dir.join(format!("orgsync-{port}.log"));
+        let stderr = std::fs::File::create(&stderr_path).unwrap();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_orgsync"));
+        cmd.arg("serve")
+            .current_dir(log_dir)
+            .env("ORGSYNC_BIND", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut process = Self {
+            child: cmd.spawn().unwrap(),
+            base: format!("http://127.0.0.1:{port}"),
+            stderr_path,
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            let health = client.get(format!("{}/healthz", process.base)).send().await;
+            if health.is_ok_and(|r| r.status().is_success()) {
+                return process;
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+        process.kill();
+        panic!("orgsync did not start; its log: {}", process.log());
+    }
+
+    /// SIGKILL: no chance to clean up, as when a machine dies.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

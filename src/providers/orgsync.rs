@@ -1,0 +1,279 @@
+//! The `orgsync` provider: a server org on an orgsync instance, over its REST API.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
+
+use super::{ChangesQuery, Provider, ProviderConfig, ProviderError, RemoteChanges};
+use crate::api::auth::TokenResponse;
+use crate::api::batch::{BatchOperation, BatchResponse, BatchResult};
+use crate::domain::metadata::EntityDef;
+use crate::domain::names::OrgName;
+
+/// Renew a token this long before it expires.
+const RENEW_MARGIN: Duration = Duration::from_secs(60);
+
+pub struct OrgsyncProvider {
+    client: reqwest::Client,
+    /// `{scheme}://{host}{prefix}` — what comes before `/rest/v1`.
+    base: String,
+    org: String,
+    user_name: String,
+    password: String,
+    token: Mutex<Option<(String, Instant)>>,
+}
+
+/// Splits `{base}/rest/v1/orgs/{org}` into the base and the org; a clear sentence otherwise.
+pub fn parse_url(url: &str) -> Result<(String, String), String> {
+    let parsed = Url::parse(url.trim()).map_err(|e| format!("Url '{url}' is not a URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(format!(
+            "Url '{url}' must be an http or https URL with a host"
+        ));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() || !parsed.username().is_empty() {
+        return Err(format!(
+            "Url '{url}' must not carry a query, fragment or credentials"
+        ));
+    }
+    let path = parsed.path().trim_end_matches('/');
+    let (prefix, org) = path
+        .rsplit_once("/rest/v1/orgs/")
+        .ok_or_else(|| format!("Url '{url}' must end in /rest/v1/orgs/{{server_org}}"))?;
+    let org = OrgName::parse(org).map_err(|e| format!("Url '{url}': {e}"))?;
+    let mut base = format!(
+        "{}://{}",
+        parsed.scheme(),
+        parsed.host_str().unwrap_or_default()
+    );
+    if let Some(port) = parsed.port() {
+        base.push_str(&format!(":{port}"));
+    }
+    base.push_str(prefix);
+    Ok((base, org.to_string()))
+}
+
+#[derive(Deserialize)]
+struct Problem {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    detail: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Metadata {
+    entities: Vec<EntityDef>,
+}
+
+impl OrgsyncProvider {
+    pub fn new(config: ProviderConfig) -> Result<Self, ProviderError> {
+        let (base, org) = parse_url(&config.url).map_err(|message| ProviderError::Rejected {
+            status: 422,
+            code: "invalid_url".to_owned(),
+            message,
+        })?;
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("orgsync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ProviderError::Unavailable(format!("cannot build an HTTP client: {e}")))?;
+        Ok(Self {
+            client,
+            base,
+            org,
+            user_name: config.user_name,
+            password: config.password,
+            token: Mutex::new(None),
+        })
+    }
+
+    fn org_url(&self, rest: &str) -> String {
+        format!("{}/rest/v1/orgs/{}{rest}", self.base, self.org)
+    }
+
+    /// A valid token, fetched or renewed when it is missing or about to expire.
+    async fn token(&self, renew: bool) -> Result<String, ProviderError> {
+        let mut held = self.token.lock().await;
+        if let Some((token, until)) = held.as_ref() {
+            if !renew && Instant::now() < *until {
+                return Ok(token.clone());
+            }
+        }
+        let body = json!({"Org": self.org, "UserName": self.user_name, "Password": self.password});
+        let res = self
+            .client
+            .post(format!("{}/rest/v1/auth/token", self.base))
+            .json(&body)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let token: TokenResponse = match res.status() {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                return Err(ProviderError::Auth(format!(
+                    "user '{}' of org '{}' could not sign in",
+                    self.user_name, self.org
+                )))
+            }
+            s if s.is_success() => res
+                .json()
+                .await
+                .map_err(|e| ProviderError::Unavailable(format!("token response: {e}")))?,
+            _ => return Err(failure(res).await),
+        };
+        let lifetime = Duration::from_secs(token.expires_in).saturating_sub(RENEW_MARGIN);
+        *held = Some((token.access_token.clone(), Instant::now() + lifetime));
+        Ok(token.access_token)
+    }
+
+    /// Sends an authenticated request; a 401 renews the token once.
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: String,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, ProviderError> {
+        for attempt in 0..2 {
+            let token = self.token(attempt > 0).await?;
+            let mut req = self.client.request(method.clone(), &url).bearer_auth(token);
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            if let Some(k) = idempotency_key {
+                req = req.header("Idempotency-Key", k);
+            }
+            let res = req.send().await.map_err(unreachable)?;
+            if res.status() == StatusCode::UNAUTHORIZED && attempt == 0 {
+                continue;
+            }
+            if !res.status().is_success() {
+                return Err(failure(res).await);
+            }
+            return res.json().await.map_err(|e| {
+                ProviderError::Unavailable(format!("unreadable answer from {url}: {e}"))
+            });
+        }
+        Err(ProviderError::Auth(
+            "the server refused a fresh token".to_owned(),
+        ))
+    }
+}
+
+fn unreachable(e: reqwest::Error) -> ProviderError {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else {
+        "request failed"
+    };
+    ProviderError::Unavailable(format!("{what}: {e}"))
+}
+
+async fn failure(res: reqwest::Response) -> ProviderError {
+    let status = res.status();
+    let problem: Problem = res.json().await.unwrap_or(Problem {
+        code: String::new(),
+        detail: String::new(),
+    });
+    match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ProviderError::Auth(problem.detail),
+        StatusCode::NOT_FOUND => ProviderError::NotFound(problem.detail),
+        StatusCode::GONE if problem.code == "token_expired" => ProviderError::TokenExpired,
+        s if s.is_server_error()
+            || s == StatusCode::TOO_MANY_REQUESTS
+            || s == StatusCode::REQUEST_TIMEOUT =>
+        {
+            ProviderError::Unavailable(format!("{s}: {}", problem.detail))
+        }
+        s => ProviderError::Rejected {
+            status: s.as_u16(),
+            code: problem.code,
+            message: problem.detail,
+        },
+    }
+}
+
+#[async_trait]
+impl Provider for OrgsyncProvider {
+    async fn authenticate(&self) -> Result<(), ProviderError> {
+        self.token(true).await.map(|_| ())
+    }
+
+    async fn metadata(&self) -> Result<Vec<EntityDef>, ProviderError> {
+        let meta: Metadata = self
+            .call(Method::GET, self.org_url("/metadata"), None, None)
+            .await?;
+        Ok(meta.entities)
+    }
+
+    async fn changes(&self, query: &ChangesQuery) -> Result<RemoteChanges, ProviderError> {
+        let mut body = json!({"Limit": query.limit});
+        if let Some(since) = &query.since {
+            body["Since"] = json!(since);
+        }
+        if !query.entities.is_empty() {
+            body["Entities"] = json!(query.entities);
+        }
+        if let Some(filters) = &query.filters {
+            body["SyncFilters"] = filters.clone();
+        }
+        self.call(Method::POST, self.org_url("/changes"), Some(&body), None)
+            .await
+    }
+
+    async fn write_batch(
+        &self,
+        idempotency_key: &str,
+        operations: &[BatchOperation],
+    ) -> Result<Vec<BatchResult>, ProviderError> {
+        let body = json!({"Operations": operations});
+        let res: BatchResponse = self
+            .call(
+                Method::POST,
+                self.org_url("/batch"),
+                Some(&body),
+                Some(idempotency_key),
+            )
+            .await?;
+        Ok(res.results)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_url;
+
+    #[test]
+    fn urls_split_into_base_and_org() {
+        assert_eq!(
+            parse_url("http://127.0.0.1:8081/rest/v1/orgs/contoso"),
+            Ok(("http://127.0.0.1:8081".to_owned(), "contoso".to_owned()))
+        );
+        assert_eq!(
+            parse_url("https://sync.example/tenant/rest/v1/orgs/contoso/"),
+            Ok((
+                "https://sync.example/tenant".to_owned(),
+                "contoso".to_owned()
+            ))
+        );
+        for bad in [
+            "ftp://x/rest/v1/orgs/a1",
+            "http:///rest/v1/orgs/ok",
+            "http://x/orgs/contoso",
+            "http://x/rest/v1/orgs/Bad",
+            "not a url",
+            "http://u:p@x/rest/v1/orgs/ab",
+        ] {
+            assert!(parse_url(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The UpdateMetadata job ("update client"): the server's metadata replaces the client's for
+//! the linked entities; the server always wins. Every added, changed and removed entity and
+//! attribute is logged; an entity whose attributes changed is read in full at the next sync.
+
+use std::collections::BTreeSet;
+
+use crate::db::connections::{self, LinkRow};
+use crate::db::jobs::NewLog;
+use crate::db::{metadata, orgs, write_tx};
+use crate::domain::metadata::EntityDef;
+use crate::domain::setup::ConnectionState;
+use crate::jobs::worker::JobContext;
+use crate::jobs::{JobError, JobStatus, LogLevel, Summary};
+
+/// What changes on the client.
+enum Step {
+    Add(EntityDef),
+    Change(EntityDef),
+    Remove(String),
+}
+
+pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
+    let (org, connection) = super::load(ctx).await?;
+    if connection.state != ConnectionState::Connected.as_str() {
+        return Err(JobError::fatal(
+            "not_connected",
+            format!(
+                "the connection is {}; it must be Connected",
+                connection.state
+            ),
+        ));
+    }
+    let provider = super::provider_for(&ctx.state, &connection)?;
+    ctx.progress("Metadata", 0, 2).await?;
+    let server = provider.metadata().await?;
+    let selected = match super::select(&connection, &server) {
+        Ok(s) => s,
+        // An entity the connection names that left the server is removed below, not an error.
+        Err(e) if e.code == "entity_not_on_server" => server.clone(),
+        Err(e) => return Err(e),
+    };
+    let org_id = org.id;
+    let (client, links) = ctx
+        .state
+        .db
+        .run(move |conn| {
+            Ok((
+                metadata::entities(conn, org_id)?,
+                connections::links(conn, org_id)?,
+            ))
+        })
+        .await?;
+    let linked: BTreeSet<&str> = links.iter().map(|l| l.entity.as_str()).collect();
+    let wanted: Vec<&EntityDef> = selected
+        .iter()
+        .filter(|d| {
+            connection.entities.is_none()
+                || linked.contains(d.name.as_str())
+                || listed(&connection.entities, d.name.as_str())
+        })
+        .collect();
+
+    let mut steps = Vec::new();
+    let mut log: Vec<NewLog> = Vec::new();
+    for def in &wanted {
+        match client.iter().find(|c| c.name == def.name) {
+            None => {
+                log.push(
+                    ctx.entry(
+                        LogLevel::Info,
+                        "AddEntity",
+                        format!("entity '{}' added", def.name),
+                    )
+                    .entity(def.name.as_str()),
+                );
+                steps.push(Step::Add((*def).clone()));
+            }
+            Some(current) if current != *def => {
+                log.extend(diff(ctx, current, def));
+                steps.push(Step::Change((*def).clone()));
+            }
+            Some(_) => {}
+        }
+    }
+    for link in &links {
+        if !wanted.iter().any(|d| d.name.as_str() == link.entity) {
+            log.push(
+                ctx.entry(
+                    LogLevel::Warning,
+                    "RemoveEntity",
+                    format!(
+                        "entity '{}' is no longer on the server; removed with its records",
+                        link.entity
+                    ),
+                )
+                .entity(&link.entity),
+            );
+            steps.push(Step::Remove(link.entity.clone()));
+        }
+    }
+    // The filters must still fit the new metadata before anything changes.
+    let new_metadata: Vec<EntityDef> = wanted.iter().map(|d| (*d).clone()).collect();
+    let filters = super::check_filters(&connection, &new_metadata)?;
+    ctx.checkpoint()?;
+
+    ctx.progress("Apply", 1, 2).await?;
+    let changed = steps.len();
+    if changed == 0 {
+        log.push(ctx.entry(
+            LogLevel::Info,
+            "Unchanged",
+            "the client's metadata already equals the server's",
+        ));
+    }
+    ctx.state
+        .db
+        .run(move |conn| {
+            write_tx(conn, |conn| {
+                orgs::lock(conn, org_id)?;
+                for step in &steps {
+                    match step {
+                        Step::Add(def) | Step::Change(def) => {
+                            metadata::store_entity(conn, org_id, def)?;
+                            let name = def.name.as_str();
+                            let existing = connections::link(conn, org_id, name)?;
+                            connections::save_link(
+                                conn,
+                                &LinkRow {
+                                    org_id,
+                                    entity: name.to_owned(),
+                                    inbound: existing.as_ref().is_none_or(|l| l.inbound),
+                                    outbound: existing.as_ref().is_none_or(|l| l.outbound),
+                                    sync_filter: super::link_filter(filters.as_ref(), name),
+                                    checkpoint: existing
+                                        .as_ref()
+                                        .and_then(|l| l.checkpoint.clone()),
+                                    needs_full: true,
+                                    last_sync_on: existing.as_ref().and_then(|l| l.last_sync_on),
+                                },
+                            )?;
+                        }
+                        Step::Remove(name) => {
+                            metadata::remove_entity(conn, org_id, name)?;
+                            connections::delete_link(conn, org_id, name)?;
+                        }
+                    }
+                }
+                if !steps.is_empty() {
+                    orgs::bump_metadata_version(conn, org_id)?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    ctx.log(log).await?;
+    ctx.progress("Done", 2, 2).await?;
+    Ok((JobStatus::Completed, Summary::new()))
+}
+
+fn listed(entities: &Option<String>, name: &str) -> bool {
+    entities
+        .as_deref()
+        .and_then(|l| serde_json::from_str::<Vec<String>>(l).ok())
+        .is_some_and(|l| l.iter().any(|e| e == name))
+}
+
+/// A log line per attribute added, changed or removed.
+fn diff(ctx: &JobContext, client: &EntityDef, server: &EntityDef) -> Vec<NewLog> {
+    let entity = server.name.as_str();
+    let mut out = Vec::new();
+    for a in &server.attributes {
+        match client.attribute(a.name.as_str()) {
+            None => out.push(
+                ctx.entry(
+                    LogLevel::Info,
+                    "AddAttribute",
+                    format!("{entity}.{} added ({:?})", a.name, a.kind),
+                )
+                .entity(entity),
+            ),
+            Some(old) if old != a => out.push(
+                ctx.entry(
+                    LogLevel::Info,
+                    "ChangeAttribute",
+                    format!("{entity}.{} changed", a.name),
+                )
+                .entity(entity),
+            ),
+            Some(_) => {}
+        }
+    }
+    for a in &client.attributes {
+        if server.attribute(a.name.as_str()).is_none() {
+            out.push(
+                ctx.entry(
+                    LogLevel::Warning,
+                    "RemoveAttribute",
+                    format!("{entity}.{} removed", a.name),
+                )
+                .entity(entity),
+            );
+        }
+    }
+    if out.is_empty() {
+        out.push(
+            ctx.entry(
+                LogLevel::Info,
+                "ChangeEntity",
+                format!("entity '{entity}' settings changed"),
+            )
+            .entity(entity),
+        );
+    }
+    out
+}

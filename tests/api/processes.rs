@@ -1,0 +1,243 @@
+//! The real binary in separate processes: killed mid-job, and two of them on one queue.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use orgsync::auth::{JwtKeys, Role};
+use orgsync::config::Secret;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::{free_port, server_org, Process, TestApp, SERVER_PASSWORD, SERVER_USER};
+
+const JWT_SECRET: &str = "process-test-jwt-secret-of-enough-length";
+const SECRET_KEY: &str = "process-test-credential-key-of-enough-length";
+
+fn env_for(db_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("ORGSYNC_DATABASE_URL", db_url.to_owned()),
+        ("ORGSYNC_JWT_SECRET", JWT_SECRET.to_owned()),
+        ("ORGSYNC_SECRET_KEY", SECRET_KEY.to_owned()),
+        ("ORGSYNC_WORKERS", "2".to_owned()),
+        ("ORGSYNC_JOB_LEASE", "2s".to_owned()),
+        ("ORGSYNC_JOB_POLL", "100ms".to_owned()),
+        ("ORGSYNC_JOB_BACKOFF", "200ms".to_owned()),
+        ("ORGSYNC_PROVIDER_TIMEOUT", "120s".to_owned()),
+    ]
+}
+
+fn provider_token() -> String {
+    let keys = JwtKeys::new(&Secret::new(JWT_SECRET.as_bytes().to_vec()).unwrap());
+    keys.issue(
+        "process-test",
+        Role::Provider,
+        None,
+        Duration::from_secs(3600),
+    )
+    .unwrap()
+}
+
+struct Client {
+    base: String,
+    http: reqwest::Client,
+    token: String,
+}
+
+impl Client {
+    fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            http: reqwest::Client::new(),
+            token: provider_token(),
+        }
+    }
+    async fn connect(&self, org: &str, url: &str) -> String {
+        let body = json!({"SyncSetup": {"ProviderID": "orgsync", "Url": url, "UserName": SERVER_USER, "Password": SERVER_PASSWORD}});
+        let res = self
+            .http
+            .post(format!("{}/rest/v1/sync/{org}/ConnectAsync", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        res.json::<Value>().await.unwrap()["JobId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+    async fn job(&self, id: &str) -> Value {
+        self.http
+            .get(format!("{}/rest/v1/jobs/{id}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+    async fn wait(&self, id: &str, status: &str, secs: u64) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let job = self.job(id).await;
+            if job["Status"] == status {
+                return job;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "job never reached {status}: {job}"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    async fn starts(&self, id: &str) -> Vec<Value> {
+        let log: Value = self
+            .http
+            .get(format!("{}/rest/v1/jobs/{id}/log?Limit=1000", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        log["Entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["Action"] == "Start")
+            .cloned()
+            .collect()
+    }
+}
+
+/// A port that accepts connections and never answers: a server stuck mid-request.
+fn tarpit(port: u16) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Ok((mut s, _)) = listener.accept() {
+                let mut buf = [0u8; 1024];
+                let _ = s.set_nonblocking(true);
+                let _ = s.read(&mut buf);
+                held.push(s);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    stop
+}
+
+/// Everything the database holds about connections and jobs, as text.
+fn stored_text(observer: &TestApp) -> String {
+    use diesel::prelude::*;
+    use orgsync::db::schema::{connections, job_log, jobs};
+    let mut conn = observer.state.db.get().unwrap();
+    let c: Vec<(String, String, String)> = connections::table
+        .select((
+            connections::url,
+            connections::user_name,
+            connections::password_enc,
+        ))
+        .load(&mut *conn)
+        .unwrap();
+    let j: Vec<(String, Option<String>)> = jobs::table
+        .select((jobs::params, jobs::error))
+        .load(&mut *conn)
+        .unwrap();
+    let l: Vec<String> = job_log::table
+        .select(job_log::message)
+        .load(&mut *conn)
+        .unwrap();
+    format!("{c:?}{j:?}{l:?}")
+}
+
+async fn killed_mid_job_is_taken_over(observer: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let stop_tarpit = tarpit(port);
+    let url = format!("http://127.0.0.1:{port}/rest/v1/orgs/contoso");
+    let mut first = Process::start(&env_for(&observer.db_url), dir.path()).await;
+    let client = Client::new(&first.base);
+    let id = client.connect("client-k", &url).await;
+    client.wait(&id, "InProcess", 30).await;
+    first.kill();
+
+    // The server comes back; a new process takes the job over once its lease lapses.
+    stop_tarpit.store(true, std::sync::atomic::Ordering::Relaxed);
+    actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    let server = TestApp::sqlite_at(port).await;
+    server_org(&server).await;
+    let second = Process::start(&env_for(&observer.db_url), dir.path()).await;
+    let client = Client::new(&second.base);
+    let job = client.wait(&id, "Completed", 60).await;
+    assert_eq!(job["Tries"], 2, "{job}");
+    let starts = client.starts(&id).await;
+    assert_eq!(starts.len(), 2, "{starts:?}");
+
+    // The password is nowhere in clear: not in the database, not in either process's log.
+    let stored = stored_text(&observer);
+    assert!(
+        stored.contains(SERVER_USER),
+        "the check reads the right rows"
+    );
+    assert!(!stored.contains(SERVER_PASSWORD));
+    if let Some(path) = observer.db_url.strip_prefix("sqlite://") {
+        for file in [path.to_owned(), format!("{path}-wal")] {
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            assert!(
+                !bytes
+                    .windows(SERVER_PASSWORD.len())
+                    .any(|w| w == SERVER_PASSWORD.as_bytes()),
+                "{file} holds the password"
+            );
+        }
+    }
+    for log in [first.log(), second.log()] {
+        assert!(log.contains("job started"), "the log is being read: {log}");
+        assert!(!log.contains(SERVER_PASSWORD));
+    }
+}
+
+#[actix_web::test]
+async fn a_job_of_a_killed_process_is_taken_over_sqlite() {
+    killed_mid_job_is_taken_over(TestApp::sqlite_with(|s| s.workers = 0).await).await;
+}
+
+#[actix_web::test]
+async fn a_job_of_a_killed_process_is_taken_over_postgres() {
+    if let Some(observer) = TestApp::postgres_with(|s| s.workers = 0).await {
+        killed_mid_job_is_taken_over(observer).await;
+    }
+}
+
+/// Two processes on one PostgreSQL: every job runs, and runs once.
+#[actix_web::test]
+async fn two_processes_share_one_queue_postgres() {
+    let Some(observer) = TestApp::postgres_with(|s| s.workers = 0).await else {
+        return;
+    };
+    let server = TestApp::sqlite().await;
+    let url = server_org(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = Process::start(&env_for(&observer.db_url), dir.path()).await;
+    let b = Process::start(&env_for(&observer.db_url), dir.path()).await;
+    let (ca, cb) = (Client::new(&a.base), Client::new(&b.base));
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let via = if i % 2 == 0 { &ca } else { &cb };
+        ids.push(via.connect(&format!("client-{i}"), &url).await);
+    }
+    for id in &ids {
+        let job = ca.wait(id, "Completed", 60).await;
+        assert_eq!(job["Tries"], 1, "{job}");
+        assert_eq!(cb.starts(id).await.len(), 1, "job {id} ran more than once");
+    }
+}
