@@ -6,6 +6,7 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -21,6 +22,21 @@ pub struct Metrics {
     pub request_seconds: Histogram,
     /// Records written through the write path (API, batch, sync).
     pub records_written: Counter,
+    /// Jobs in the queue by status, read from the database at each scrape.
+    pub jobs: Family<JobLabels, Gauge>,
+    /// Job runs that ended, by kind and outcome.
+    pub job_runs: Family<JobRunLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabels {
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobRunLabels {
+    pub kind: String,
+    pub outcome: String,
 }
 
 impl Default for Metrics {
@@ -44,11 +60,21 @@ impl Default for Metrics {
             "Records created, updated or deleted",
             records_written.clone(),
         );
+        let jobs = Family::<JobLabels, Gauge>::default();
+        registry.register("jobs", "Jobs by status (queue depth: Queued)", jobs.clone());
+        let job_runs = Family::<JobRunLabels, Counter>::default();
+        registry.register(
+            "job_runs",
+            "Job runs that ended, by kind and outcome",
+            job_runs.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             requests,
             request_seconds,
             records_written,
+            jobs,
+            job_runs,
         }
     }
 }

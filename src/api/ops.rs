@@ -67,6 +67,20 @@ async fn metrics(
         keys.verify(token)?
             .require_role(&[crate::auth::Role::Provider])?;
     }
+    let counts = state.db.run(crate::db::jobs::counts).await?;
+    for status in crate::jobs::JobStatus::ALL {
+        let n = counts
+            .iter()
+            .find(|(s, _)| s == status.as_str())
+            .map_or(0, |(_, n)| *n);
+        state
+            .metrics
+            .jobs
+            .get_or_create(&crate::metrics::JobLabels {
+                status: status.as_str().to_owned(),
+            })
+            .set(n);
+    }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render()))

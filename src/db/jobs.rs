@@ -256,7 +256,7 @@ pub fn finish(
                 let error = serde_json::to_string(&e).map_err(ApiError::internal)?;
                 let (status, finished, run_after) = if again {
                     (JobStatus::Queued, None, now + backoff_micros(job.tries))
-                } else if e.code == "cancelled" {
+                } else if job.cancel_requested || e.code == "cancelled" {
                     (JobStatus::Cancelled, Some(now), job.run_after)
                 } else {
                     (JobStatus::Failed, Some(now), job.run_after)

@@ -42,6 +42,15 @@ wire_names!(JobStatus {
 });
 
 impl JobStatus {
+    pub const ALL: [Self; 6] = [
+        Self::Queued,
+        Self::InProcess,
+        Self::Completed,
+        Self::CompletedWithErrors,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+
     pub fn is_final(self) -> bool {
         matches!(
             self,

@@ -160,6 +160,18 @@ async fn run_claimed(state: &AppState, job: JobRow, worker: &str) {
         }
     }
     let failure = outcome.as_ref().err().cloned();
+    let outcome_label = match &outcome {
+        Ok((status, _)) => status.as_str().to_owned(),
+        Err(e) => e.code.clone(),
+    };
+    state
+        .metrics
+        .job_runs
+        .get_or_create(&crate::metrics::JobRunLabels {
+            kind: job.kind.clone(),
+            outcome: outcome_label,
+        })
+        .inc();
     let backoff = state.settings.job_backoff;
     let (id, w) = (job.id.clone(), worker.to_owned());
     let finished = state

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::support::{free_port, server_org, TestApp, SERVER_PASSWORD, SERVER_USER};
+use crate::support::{free_port, server_org, tarpit, TestApp, SERVER_PASSWORD, SERVER_USER};
 
 /// The ConnectRequest exactly as the contract shows it.
 fn connect_xml(url: &str, password: &str) -> String {
@@ -191,6 +191,23 @@ both_backends! {
         app.post(&format!("/rest/v1/jobs/{id}/Cancel")).send().await.problem(StatusCode::CONFLICT, "job_finished");
         let listed = app.get("/rest/v1/jobs?Status=Cancelled&Kind=Connect").send().await.json();
         assert_eq!(listed["Jobs"][0]["JobId"], id.as_str());
+    }
+
+    async fn a_running_job_stops_when_cancelled(app) {
+        let port = free_port();
+        let stop = tarpit(port);
+        let url = format!("http://127.0.0.1:{port}/rest/v1/orgs/contoso");
+        let accepted = app.post("/rest/v1/sync/client-r/ConnectAsync").json(&connect_json(&url, SERVER_PASSWORD)).send().await.expect(StatusCode::ACCEPTED).json();
+        let id = accepted["JobId"].as_str().unwrap().to_owned();
+        app.wait_job(&id, &["InProcess"], 30).await;
+        let asked = app.post(&format!("/rest/v1/jobs/{id}/Cancel")).send().await.expect(StatusCode::OK).json();
+        assert_eq!(asked["Status"], "InProcess");
+        assert_eq!(asked["CancelRequested"], true);
+        // The stuck call times out; the job then stops instead of being retried.
+        let job = app.wait_job(&id, &["Cancelled", "Failed", "Completed"], 30).await;
+        assert_eq!(job["Status"], "Cancelled", "{job}");
+        assert_eq!(job["Tries"], 1);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     async fn connect_requests_are_checked_up_front(app) {

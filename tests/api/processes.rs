@@ -1,7 +1,5 @@
 //! The real binary in separate processes: killed mid-job, and two of them on one queue.
 
-use std::io::Read;
-use std::net::TcpListener;
 use std::time::Duration;
 
 use orgsync::auth::{JwtKeys, Role};
@@ -9,7 +7,9 @@ use orgsync::config::Secret;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{free_port, server_org, Process, TestApp, SERVER_PASSWORD, SERVER_USER};
+use crate::support::{
+    free_port, server_org, tarpit, Process, TestApp, SERVER_PASSWORD, SERVER_USER,
+};
 
 const JWT_SECRET: &str = "process-test-jwt-secret-of-enough-length";
 const SECRET_KEY: &str = "process-test-credential-key-of-enough-length";
@@ -112,27 +112,6 @@ impl Client {
             .cloned()
             .collect()
     }
-}
-
-/// A port that accepts connections and never answers: a server stuck mid-request.
-fn tarpit(port: u16) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = stop.clone();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-            if let Ok((mut s, _)) = listener.accept() {
-                let mut buf = [0u8; 1024];
-                let _ = s.set_nonblocking(true);
-                let _ = s.read(&mut buf);
-                held.push(s);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    });
-    stop
 }
 
 /// Everything the database holds about connections and jobs, as text.

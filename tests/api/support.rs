@@ -529,3 +529,24 @@ impl Drop for Process {
         self.kill();
     }
 }
+
+/// A port that accepts connections and never answers: a server stuck mid-request.
+pub fn tarpit(port: u16) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Ok((mut s, _)) = listener.accept() {
+                let mut buf = [0u8; 1024];
+                let _ = s.set_nonblocking(true);
+                let _ = std::io::Read::read(&mut s, &mut buf);
+                held.push(s);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    stop
+}
