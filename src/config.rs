@@ -66,6 +66,10 @@ pub struct Settings {
     pub job_backoff: Duration,
     /// Limit of every call to a backend.
     pub provider_timeout: Duration,
+    /// Changes read and applied per batch (one transaction each) by a sync.
+    pub sync_batch: u32,
+    /// Whether this process enqueues the periodic syncs of `SyncInterval`.
+    pub scheduler: bool,
     pub tombstone_retention: Duration,
     pub log_format: LogFormat,
     /// Largest accepted request body, in bytes.
@@ -137,6 +141,18 @@ impl Settings {
                 .max(1),
             job_backoff: parse_duration("ORGSYNC_JOB_BACKOFF", Duration::from_secs(5))?,
             provider_timeout: parse_duration("ORGSYNC_PROVIDER_TIMEOUT", Duration::from_secs(30))?,
+            sync_batch: u32::try_from(parse_num("ORGSYNC_SYNC_BATCH", 2000)?)
+                .unwrap_or(2000)
+                .clamp(1, 10_000),
+            scheduler: match var("ORGSYNC_SCHEDULER").as_deref() {
+                None | Some("on" | "true" | "1") => true,
+                Some("off" | "false" | "0") => false,
+                Some(other) => {
+                    return Err(format!(
+                        "ORGSYNC_SCHEDULER must be on or off, not '{other}'"
+                    ))
+                }
+            },
             db_pool_size: u32::try_from(parse_num("ORGSYNC_DB_POOL_SIZE", 16)?).unwrap_or(16),
             tombstone_retention: parse_duration(
                 "ORGSYNC_TOMBSTONE_RETENTION",
@@ -165,6 +181,8 @@ impl Settings {
             job_max_tries: 5,
             job_backoff: Duration::from_secs(5),
             provider_timeout: Duration::from_secs(30),
+            sync_batch: 2000,
+            scheduler: true,
             tombstone_retention: Duration::from_secs(30 * 86_400),
             log_format: LogFormat::Text,
             body_limit: 16 * 1024 * 1024,

@@ -24,7 +24,7 @@ use crate::AppState;
 pub const MAX_OPERATIONS: usize = 10_000;
 
 #[derive(OpenApi)]
-#[openapi(paths(batch), tags((name = "Records")))]
+#[openapi(paths(batch))]
 pub struct Doc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

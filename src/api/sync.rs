@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{json, Value};
 use utoipa::{OpenApi, ToSchema};
 
-use super::body::{Body, Reply};
+use super::body::{Body, OptionalBody, Reply};
 use super::jobs::JobAccepted;
 use super::orgs::RegistrationInfo;
 use super::{EntityPath, OrgPath};
@@ -23,18 +23,21 @@ use crate::domain::setup::{ConflictPolicy, ConnectionState, FilterSource, SyncMo
 use crate::error::{ApiError, Problem};
 use crate::jobs::JobKind;
 use crate::providers::{self, orgsync::parse_url, ProviderInfo};
+use crate::sync::request::{Direction, SyncRequest};
 use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(connect_async, update_metadata_async, get_connection, patch_connection, delete_connection, list_links, patch_link),
-    components(schemas(SyncMode, ConflictPolicy, ConnectionState)),
+    paths(connect_async, sync_async, sync_all_async, update_metadata_async, get_connection, patch_connection, delete_connection, list_links, patch_link),
+    components(schemas(SyncMode, ConflictPolicy, ConnectionState, Direction)),
     tags((name = "Sync", description = "The sync web service of a client org"))
 )]
 pub struct Doc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(connect_async)
+        .service(sync_all_async)
+        .service(sync_async)
         .service(update_metadata_async)
         .service(get_connection)
         .service(patch_connection)
@@ -332,7 +335,7 @@ fn connected(conn: &mut DbConn, org: &str) -> Result<(orgs::OrgRow, ConnectionRo
 }
 
 /// Queues the job of `kind` for `org`, or gives the one already queued or running; inside the
-/// caller's write transaction, so two calls cannot both queue one.
+/// caller's write transaction and under the org's lock, so two calls cannot both queue one.
 fn enqueue_once(
     conn: &mut DbConn,
     kind: JobKind,
@@ -340,13 +343,160 @@ fn enqueue_once(
     added_by: &str,
     max_tries: i32,
 ) -> Result<(JobRow, bool), ApiError> {
-    if let Some(active) = job_queue::active(conn, org, kind)? {
-        return Ok((active, false));
+    job_queue::enqueue_once(conn, kind, org, added_by, &json!({}), max_tries)
+}
+
+/// Checks a sync request against the connection's links.
+fn check_sync_request(conn: &mut DbConn, org_id: i64, req: &SyncRequest) -> Result<(), ApiError> {
+    let links = connections::links(conn, org_id)?;
+    if let Some(entities) = &req.entities {
+        if let Some(unknown) = entities
+            .iter()
+            .find(|e| !links.iter().any(|l| &l.entity == *e))
+        {
+            return Err(field_error(
+                "link_not_found",
+                "Entities",
+                format!("entity '{unknown}' is not synced by this connection"),
+            )
+            .with("entity", unknown.as_str()));
+        }
     }
-    Ok((
-        job_queue::enqueue(conn, kind, org, added_by, &json!({}), max_tries)?,
-        true,
+    if let Some(ids) = &req.record_ids {
+        if req.entities.as_ref().is_none_or(|e| e.len() != 1) {
+            return Err(field_error(
+                "invalid_field",
+                "RecordIds",
+                "RecordIds needs exactly one entity in Entities",
+            ));
+        }
+        if ids.is_empty() || ids.len() > 10_000 {
+            return Err(field_error(
+                "invalid_field",
+                "RecordIds",
+                "RecordIds holds 1 to 10000 ids",
+            ));
+        }
+        if let Some(bad) = ids
+            .iter()
+            .find(|id| crate::domain::names::RecordId::parse(id.as_str()).is_err())
+        {
+            return Err(field_error(
+                "invalid_name",
+                "RecordIds",
+                format!("'{bad}' is not a record id"),
+            ));
+        }
+        if req.full == Some(true) {
+            return Err(field_error(
+                "invalid_field",
+                "Full",
+                "a per-item sync (RecordIds) cannot also be Full",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Syncs the client org with its server org: pending client writes up, then the server's
+/// changes down. A sync already queued or running for the org is returned instead (200).
+#[utoipa::path(tag = "Sync", security(("bearer" = [])), params(OrgPath),
+    request_body(content((SyncRequest = "application/json"), (SyncRequest = "application/xml")), description = "Optional"),
+    responses(
+        (status = 200, content((JobAccepted = "application/json"), (JobAccepted = "application/xml")), description = "The sync already queued or running"),
+        (status = 202, content((JobAccepted = "application/json"), (JobAccepted = "application/xml")), headers(("Location" = String))),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "The connection is not connected yet"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/rest/v1/sync/{org}/SyncAsync")]
+async fn sync_async(
+    who: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<OrgPath>,
+    body: OptionalBody<SyncRequest>,
+) -> Result<Reply<JobAccepted>, ApiError> {
+    who.require(&path.org, &[Role::Provider, Role::OrgAdmin])?;
+    let org = path.into_inner().org;
+    let request = body.0.into_inner();
+    let params = serde_json::to_value(&request).map_err(ApiError::internal)?;
+    let added_by = who.subject.clone();
+    let max_tries = state.settings.job_max_tries;
+    let (job, new) = state
+        .db
+        .run(move |conn| {
+            let (org_row, connection) = connected(conn, &org)?;
+            if connection.state != ConnectionState::Connected.as_str() {
+                return Err(ApiError::conflict(
+                    "not_connected_yet",
+                    format!(
+                        "the connection is {}; wait for its Connect job",
+                        connection.state
+                    ),
+                ));
+            }
+            check_sync_request(conn, org_row.id, &request)?;
+            write_tx(conn, |conn| {
+                job_queue::enqueue_once(conn, JobKind::Sync, &org, &added_by, &params, max_tries)
+            })
+        })
+        .await?;
+    Ok(accepted(
+        &job,
+        if new {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::OK
+        },
     ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct JobsAccepted {
+    pub jobs: Vec<JobAccepted>,
+}
+
+/// One sync job per connected org (an org's sync already queued or running is reused).
+#[utoipa::path(tag = "Sync", security(("bearer" = [])),
+    responses(
+        (status = 202, content((JobsAccepted = "application/json"), (JobsAccepted = "application/xml"))),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+#[post("/rest/v1/sync/SyncAllAsync")]
+async fn sync_all_async(
+    who: Principal,
+    state: web::Data<AppState>,
+) -> Result<Reply<JobsAccepted>, ApiError> {
+    who.require_role(&[Role::Provider])?;
+    let added_by = who.subject.clone();
+    let max_tries = state.settings.job_max_tries;
+    let jobs = state
+        .db
+        .run(move |conn| {
+            let mut out = Vec::new();
+            for org in connections::connected_orgs(conn)? {
+                let (job, _) = write_tx(conn, |conn| {
+                    job_queue::enqueue_once(
+                        conn,
+                        JobKind::Sync,
+                        &org,
+                        &added_by,
+                        &json!({}),
+                        max_tries,
+                    )
+                })?;
+                out.push(JobAccepted::of(&job));
+            }
+            Ok(out)
+        })
+        .await?;
+    Ok(Reply::ok(JobsAccepted { jobs }).status(StatusCode::ACCEPTED))
 }
 
 /// Brings the server's metadata to the client ("update client"); the server always wins.

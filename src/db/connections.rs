@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{connections, links};
+use super::schema::{connections, link_seen, links};
 use super::{now_micros, DbConn};
 use crate::error::ApiError;
 
@@ -46,6 +46,37 @@ pub fn not_connected(org: &str) -> ApiError {
         format!("organization '{org}' has no connection; ConnectAsync makes one"),
     )
     .with("org", org)
+}
+
+/// The names of the orgs whose connection is `Connected`, in name order.
+pub fn connected_orgs(conn: &mut DbConn) -> Result<Vec<String>, ApiError> {
+    use super::schema::orgs;
+    Ok(connections::table
+        .inner_join(orgs::table)
+        .filter(connections::state.eq("Connected"))
+        .order(orgs::name.asc())
+        .select(orgs::name)
+        .load(conn)?)
+}
+
+/// A connected org with a periodic sync: its name, interval (seconds), last sync and the
+/// last change of its connection.
+pub type Periodic = (String, i64, Option<i64>, i64);
+
+/// Connected orgs with a `SyncInterval`.
+pub fn with_interval(conn: &mut DbConn) -> Result<Vec<Periodic>, ApiError> {
+    use super::schema::orgs;
+    Ok(connections::table
+        .inner_join(orgs::table)
+        .filter(connections::state.eq("Connected"))
+        .filter(connections::sync_interval_secs.is_not_null())
+        .select((
+            orgs::name,
+            connections::sync_interval_secs.assume_not_null(),
+            connections::last_sync_on,
+            connections::updated_on,
+        ))
+        .load(conn)?)
 }
 
 pub fn insert(conn: &mut DbConn, row: &ConnectionRow) -> Result<(), ApiError> {
@@ -101,7 +132,31 @@ pub struct LinkRow {
     pub checkpoint: Option<String>,
     /// The next download reads the link in full (new link, changed filter, expired token).
     pub needs_full: bool,
+    /// A full read is under way (it resumes from `full_token` after a crash).
+    pub full_running: bool,
+    pub full_token: Option<String>,
+    /// The full read under way records the ids it sees, to remove the rest at its end.
+    pub sweep: bool,
     pub last_sync_on: Option<i64>,
+}
+
+impl LinkRow {
+    /// A new link, read in full at the next sync.
+    pub fn new(org_id: i64, entity: &str, sync_filter: Option<String>) -> Self {
+        Self {
+            org_id,
+            entity: entity.to_owned(),
+            inbound: true,
+            outbound: true,
+            sync_filter,
+            checkpoint: None,
+            needs_full: true,
+            full_running: false,
+            full_token: None,
+            sweep: false,
+            last_sync_on: None,
+        }
+    }
 }
 
 pub fn links(conn: &mut DbConn, org_id: i64) -> Result<Vec<LinkRow>, ApiError> {
@@ -134,5 +189,78 @@ pub fn save_link(conn: &mut DbConn, link: &LinkRow) -> Result<(), ApiError> {
 
 pub fn delete_link(conn: &mut DbConn, org_id: i64, entity: &str) -> Result<(), ApiError> {
     diesel::delete(links::table.find((org_id, entity))).execute(conn)?;
+    clear_seen(conn, org_id, entity)
+}
+
+/// Records ids a full read has seen.
+pub fn add_seen(
+    conn: &mut DbConn,
+    org_id: i64,
+    entity: &str,
+    ids: &[String],
+) -> Result<(), ApiError> {
+    let rows: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            (
+                link_seen::org_id.eq(org_id),
+                link_seen::entity.eq(entity),
+                link_seen::id.eq(id),
+            )
+        })
+        .collect();
+    match conn {
+        DbConn::Pg(c) => {
+            for chunk in rows.chunks(1000) {
+                diesel::insert_into(link_seen::table)
+                    .values(chunk)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+            }
+        }
+        DbConn::Sqlite(c) => {
+            for row in rows {
+                diesel::insert_into(link_seen::table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Live client records of `entity` that the full read did not see, in id order after `after`.
+pub fn unseen(
+    conn: &mut DbConn,
+    org_id: i64,
+    entity: &str,
+    after: &str,
+    limit: i64,
+) -> Result<Vec<String>, ApiError> {
+    use super::schema::records;
+    let seen = link_seen::table
+        .filter(link_seen::org_id.eq(org_id))
+        .filter(link_seen::entity.eq(entity))
+        .select(link_seen::id);
+    Ok(records::table
+        .filter(records::org_id.eq(org_id))
+        .filter(records::entity.eq(entity))
+        .filter(records::deleted.eq(false))
+        .filter(records::id.gt(after))
+        .filter(records::id.ne_all(seen))
+        .order(records::id.asc())
+        .limit(limit)
+        .select(records::id)
+        .load(conn)?)
+}
+
+pub fn clear_seen(conn: &mut DbConn, org_id: i64, entity: &str) -> Result<(), ApiError> {
+    diesel::delete(
+        link_seen::table
+            .filter(link_seen::org_id.eq(org_id))
+            .filter(link_seen::entity.eq(entity)),
+    )
+    .execute(conn)?;
     Ok(())
 }

@@ -84,6 +84,34 @@ pub fn enqueue(
     Ok(row)
 }
 
+/// Queues a job of `kind` for `org`, or gives the one already queued or running (false). Run
+/// it inside a write transaction: it takes the org's lock, so two callers (or two processes)
+/// cannot both queue one.
+pub fn enqueue_once(
+    conn: &mut DbConn,
+    kind: JobKind,
+    org: &str,
+    added_by: &str,
+    params: &serde_json::Value,
+    max_tries: i32,
+) -> Result<(JobRow, bool), ApiError> {
+    let org_row = super::orgs::require(conn, org)?;
+    super::orgs::lock(conn, org_row.id)?;
+    if let Some(active) = active(conn, org, kind)? {
+        return Ok((active, false));
+    }
+    Ok((enqueue(conn, kind, org, added_by, params, max_tries)?, true))
+}
+
+/// When the org's latest job of `kind` was entered.
+pub fn last_entered(conn: &mut DbConn, org: &str, kind: JobKind) -> Result<Option<i64>, ApiError> {
+    Ok(jobs::table
+        .filter(jobs::org_name.eq(org))
+        .filter(jobs::kind.eq(kind.as_str()))
+        .select(diesel::dsl::max(jobs::entered_on))
+        .first(conn)?)
+}
+
 pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<JobRow>, ApiError> {
     Ok(jobs::table
         .find(id)

@@ -116,3 +116,10 @@ pub fn bump_metadata_version(conn: &mut DbConn, org_id: i64) -> Result<i64, ApiE
         .get_result(c))?,
     )
 }
+
+pub fn by_id(conn: &mut DbConn, org_id: i64) -> Result<OrgRow, ApiError> {
+    Ok(orgs::table
+        .find(org_id)
+        .select(OrgRow::as_select())
+        .first(conn)?)
+}

@@ -139,7 +139,25 @@ pub fn apply(
     ops: &[WriteOp],
 ) -> Result<Vec<Result<Applied, ApiError>>, ApiError> {
     let org = orgs::lock(conn, org_id)?;
-    let mut current = load_many(conn, org_id, ops)?;
+    let current = load_many(
+        conn,
+        org_id,
+        ops.iter().map(|op| (op.entity.as_str(), op.id.as_str())),
+    )?;
+    apply_locked(conn, &org, defs, ops, current)
+}
+
+/// [`apply`] for a caller that took the org's lock ([`orgs::lock`], which gave `org`) and
+/// then read the current rows of the records the ops name ([`load_many`]), in the same
+/// transaction.
+pub fn apply_locked(
+    conn: &mut DbConn,
+    org: &orgs::OrgRow,
+    defs: &HashMap<String, EntityDef>,
+    ops: &[WriteOp],
+    mut current: HashMap<(String, String), RecordRow>,
+) -> Result<Vec<Result<Applied, ApiError>>, ApiError> {
+    let org_id = org.id;
     let now = now_micros();
     let mut version = org.last_version;
     let mut changed: HashMap<(String, String), RecordRow> = HashMap::new();
@@ -273,19 +291,17 @@ pub fn stored_attributes(row: &RecordRow) -> Result<Map<String, Value>, ApiError
 }
 
 /// The current rows (tombstones included) of the records `ops` name.
-fn load_many(
+/// The current rows (tombstones included) of the named records, by (entity, id).
+pub fn load_many<'a>(
     conn: &mut DbConn,
     org_id: i64,
-    ops: &[WriteOp],
+    keys: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> Result<HashMap<(String, String), RecordRow>, ApiError> {
     let mut by_entity: HashMap<&str, Vec<&str>> = HashMap::new();
-    for op in ops {
-        by_entity
-            .entry(op.entity.as_str())
-            .or_default()
-            .push(op.id.as_str());
+    for (entity, id) in keys {
+        by_entity.entry(entity).or_default().push(id);
     }
-    let mut found = HashMap::with_capacity(ops.len());
+    let mut found = HashMap::with_capacity(by_entity.values().map(Vec::len).sum());
     for (entity, ids) in by_entity {
         for chunk in ids.chunks(CHUNK) {
             let rows: Vec<RecordRow> = records::table

@@ -62,8 +62,6 @@ diesel::joinable!(entities -> orgs (org_id));
 diesel::joinable!(records -> orgs (org_id));
 diesel::joinable!(idempotency_keys -> orgs (org_id));
 
-diesel::allow_tables_to_appear_in_same_query!(orgs, users, entities, records, idempotency_keys);
-
 diesel::table! {
     connections (org_id) {
         org_id -> BigInt,
@@ -94,7 +92,18 @@ diesel::table! {
         sync_filter -> Nullable<Text>,
         checkpoint -> Nullable<Text>,
         needs_full -> Bool,
+        full_running -> Bool,
+        full_token -> Nullable<Text>,
+        sweep -> Bool,
         last_sync_on -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    link_seen (org_id, entity, id) {
+        org_id -> BigInt,
+        entity -> Text,
+        id -> Text,
     }
 }
 
@@ -138,4 +147,15 @@ diesel::joinable!(connections -> orgs (org_id));
 diesel::joinable!(links -> orgs (org_id));
 diesel::joinable!(job_log -> jobs (job_id));
 
-diesel::allow_tables_to_appear_in_same_query!(connections, links, jobs, job_log, orgs);
+diesel::allow_tables_to_appear_in_same_query!(
+    orgs,
+    users,
+    entities,
+    records,
+    idempotency_keys,
+    connections,
+    links,
+    link_seen,
+    jobs,
+    job_log,
+);

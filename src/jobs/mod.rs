@@ -1,6 +1,7 @@
 //! Background work: a durable queue in the database, claimed by workers with a lease and a
 //! heartbeat, retried with exponential backoff, with a log per job.
 
+pub mod scheduler;
 pub mod worker;
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,8 @@ pub enum JobKind {
     Connect,
     /// Server metadata → client ("update client").
     UpdateMetadata,
+    /// Client changes up, server changes down.
+    Sync,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -30,7 +33,8 @@ use crate::domain::wire_names;
 
 wire_names!(JobKind {
     Connect,
-    UpdateMetadata
+    UpdateMetadata,
+    Sync
 });
 wire_names!(JobStatus {
     Queued,
@@ -75,9 +79,16 @@ pub struct EntitySummary {
     pub created: u64,
     pub updated: u64,
     pub deleted: u64,
+    /// Left alone: unchanged, or a deletion an Additive sync does not make.
     pub skipped: u64,
     pub failed: u64,
     pub conflicts: u64,
+    /// The entity holds more records than its quota after the job (the job does not stop).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub over_quota: bool,
+    /// DryRun: the first ids it would create, update and delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_ids: Option<BTreeMap<String, Vec<String>>>,
 }
 
 /// Per entity, what a job did.

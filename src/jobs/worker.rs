@@ -262,5 +262,6 @@ async fn execute(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
     match kind {
         JobKind::Connect => crate::sync::connect::run(ctx).await,
         JobKind::UpdateMetadata => crate::sync::metadata::run(ctx).await,
+        JobKind::Sync => crate::sync::run::run(ctx).await,
     }
 }

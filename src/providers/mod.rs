@@ -80,9 +80,9 @@ pub enum ProviderError {
     /// The backend refused the credentials.
     #[error("the server refused the credentials: {0}")]
     Auth(String),
-    /// The server org or an entity does not exist there.
-    #[error("not found on the server: {0}")]
-    NotFound(String),
+    /// The server org, an entity or a record does not exist there.
+    #[error("not found on the server: {message}")]
+    NotFound { code: String, message: String },
     /// The change token is older than the server's tombstone horizon: read in full.
     #[error("the server's change token expired")]
     TokenExpired,
@@ -106,7 +106,7 @@ impl ProviderError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Auth(_) => "server_auth_failed",
-            Self::NotFound(_) => "server_not_found",
+            Self::NotFound { .. } => "server_not_found",
             Self::TokenExpired => "token_expired",
             Self::Rejected { .. } => "server_rejected",
             Self::Unavailable(_) => "server_unavailable",
@@ -139,6 +139,18 @@ pub struct RemoteChange {
     pub attributes: Option<Map<String, Value>>,
 }
 
+/// A record read from the server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RemoteRecord {
+    pub id: String,
+    pub entity: String,
+    pub version: i64,
+    pub created_on: DateTime<Utc>,
+    pub modified_on: DateTime<Utc>,
+    pub attributes: Map<String, Value>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RemoteChanges {
@@ -156,6 +168,8 @@ pub trait Provider: Send + Sync {
     async fn metadata(&self) -> Result<Vec<EntityDef>, ProviderError>;
     /// A page of the server's changes.
     async fn changes(&self, query: &ChangesQuery) -> Result<RemoteChanges, ProviderError>;
+    /// One record as the server has it now; `None` when the server has no such record.
+    async fn record(&self, entity: &str, id: &str) -> Result<Option<RemoteRecord>, ProviderError>;
     /// Writes a batch once: a retry with the same key applies nothing twice.
     async fn write_batch(
         &self,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-use super::{ChangesQuery, Provider, ProviderConfig, ProviderError, RemoteChanges};
+use super::{ChangesQuery, Provider, ProviderConfig, ProviderError, RemoteChanges, RemoteRecord};
 use crate::api::auth::TokenResponse;
 use crate::api::batch::{BatchOperation, BatchResponse, BatchResult};
 use crate::domain::metadata::EntityDef;
@@ -167,6 +167,18 @@ impl OrgsyncProvider {
     }
 }
 
+/// A record id as one path segment (ids may hold `:` or `@`).
+fn encode_segment(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 fn unreachable(e: reqwest::Error) -> ProviderError {
     let what = if e.is_timeout() {
         "timed out"
@@ -186,7 +198,10 @@ async fn failure(res: reqwest::Response) -> ProviderError {
     });
     match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ProviderError::Auth(problem.detail),
-        StatusCode::NOT_FOUND => ProviderError::NotFound(problem.detail),
+        StatusCode::NOT_FOUND => ProviderError::NotFound {
+            code: problem.code,
+            message: problem.detail,
+        },
         StatusCode::GONE if problem.code == "token_expired" => ProviderError::TokenExpired,
         s if s.is_server_error()
             || s == StatusCode::TOO_MANY_REQUESTS
@@ -228,6 +243,18 @@ impl Provider for OrgsyncProvider {
         }
         self.call(Method::POST, self.org_url("/changes"), Some(&body), None)
             .await
+    }
+
+    async fn record(&self, entity: &str, id: &str) -> Result<Option<RemoteRecord>, ProviderError> {
+        let url = self.org_url(&format!(
+            "/entities/{entity}/records/{}",
+            encode_segment(id)
+        ));
+        match self.call(Method::GET, url, None, None).await {
+            Ok(record) => Ok(Some(record)),
+            Err(ProviderError::NotFound { code, .. }) if code == "record_not_found" => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn write_batch(

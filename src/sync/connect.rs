@@ -53,19 +53,16 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
                 for def in &selected {
                     metadata::store_entity(conn, org_id, def)?;
                     let existing = connections::link(conn, org_id, def.name.as_str())?;
-                    connections::save_link(
-                        conn,
-                        &LinkRow {
-                            org_id,
-                            entity: def.name.to_string(),
-                            inbound: existing.as_ref().is_none_or(|l| l.inbound),
-                            outbound: existing.as_ref().is_none_or(|l| l.outbound),
-                            sync_filter: super::link_filter(filters.as_ref(), def.name.as_str()),
-                            checkpoint: None,
-                            needs_full: true,
-                            last_sync_on: None,
-                        },
-                    )?;
+                    let mut link = LinkRow::new(
+                        org_id,
+                        def.name.as_str(),
+                        super::link_filter(filters.as_ref(), def.name.as_str()),
+                    );
+                    if let Some(old) = existing {
+                        link.inbound = old.inbound;
+                        link.outbound = old.outbound;
+                    }
+                    connections::save_link(conn, &link)?;
                 }
                 orgs::bump_metadata_version(conn, org_id)?;
                 connections::set_state(conn, org_id, ConnectionState::Connected.as_str(), None)?;

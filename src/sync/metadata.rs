@@ -123,21 +123,16 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
                             metadata::store_entity(conn, org_id, def)?;
                             let name = def.name.as_str();
                             let existing = connections::link(conn, org_id, name)?;
-                            connections::save_link(
-                                conn,
-                                &LinkRow {
-                                    org_id,
-                                    entity: name.to_owned(),
-                                    inbound: existing.as_ref().is_none_or(|l| l.inbound),
-                                    outbound: existing.as_ref().is_none_or(|l| l.outbound),
-                                    sync_filter: super::link_filter(filters.as_ref(), name),
-                                    checkpoint: existing
-                                        .as_ref()
-                                        .and_then(|l| l.checkpoint.clone()),
+                            let filter = super::link_filter(filters.as_ref(), name);
+                            let link = match existing {
+                                Some(old) => LinkRow {
+                                    sync_filter: filter,
                                     needs_full: true,
-                                    last_sync_on: existing.as_ref().and_then(|l| l.last_sync_on),
+                                    ..old
                                 },
-                            )?;
+                                None => LinkRow::new(org_id, name, filter),
+                            };
+                            connections::save_link(conn, &link)?;
                         }
                         Step::Remove(name) => {
                             metadata::remove_entity(conn, org_id, name)?;

@@ -1,7 +1,10 @@
 //! The engine: what the jobs of a connection do.
 
 pub mod connect;
+pub mod download;
 pub mod metadata;
+pub mod request;
+pub mod run;
 
 use std::collections::HashMap;
 

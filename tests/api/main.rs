@@ -13,3 +13,4 @@ mod ops;
 mod orgs;
 mod processes;
 mod records;
+mod sync;

@@ -25,7 +25,7 @@ both_backends! {
         let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
         let served: serde_json::Value = doc.json();
         let committed: serde_json::Value = serde_json::from_str(&committed).unwrap();
-        assert_eq!(served, committed, "the served contract is the committed one");
+        assert!(served == committed, "the served contract is not the committed one");
     }
 }
 

@@ -137,6 +137,7 @@ impl TestApp {
             .run();
         actix_web::rt::spawn(server);
         orgsync::jobs::worker::spawn_workers(state.clone());
+        orgsync::jobs::scheduler::spawn_scheduler(state.clone());
         let provider = state
             .jwt
             .issue(
@@ -549,4 +550,99 @@ pub fn tarpit(port: u16) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
         }
     });
     stop
+}
+
+/// Every live record of `entity` in `org`: id → attributes (an order-independent digest).
+pub async fn digest(
+    app: &TestApp,
+    org: &str,
+    entity: &str,
+) -> std::collections::BTreeMap<String, Value> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/rest/v1/orgs/{org}/entities/{entity}/records?Limit=1000");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&Cursor={c}"));
+        }
+        let page = app.get(&path).send().await.expect(StatusCode::OK).json();
+        for r in page["Records"].as_array().unwrap() {
+            out.insert(
+                r["Id"].as_str().unwrap().to_owned(),
+                r["Attributes"].clone(),
+            );
+        }
+        match page.get("Next").and_then(Value::as_str) {
+            Some(n) => cursor = Some(n.to_owned()),
+            None => return out,
+        }
+    }
+}
+
+/// Writes `ops` to `org` in batches of 1000.
+pub async fn write_batch(app: &TestApp, org: &str, ops: Vec<Value>) {
+    for chunk in ops.chunks(1000) {
+        let res = app
+            .post(&format!("/rest/v1/orgs/{org}/batch"))
+            .json(&json!({"Operations": chunk}))
+            .send()
+            .await
+            .expect(StatusCode::OK)
+            .json();
+        for r in res["Results"].as_array().unwrap() {
+            assert!(r["Status"].as_i64().unwrap() < 300, "{r}");
+        }
+    }
+}
+
+/// An account upsert with a natural key and a state.
+pub fn account_op(id: &str, name: &str, state: i64) -> Value {
+    json!({"Op": "Upsert", "Entity": "account", "Id": id, "Attributes": {
+        "name": name, "emailaddress1": format!("{id}@example.com"), "statecode": state, "numberofemployees": 10
+    }})
+}
+
+/// Connects `client_org` of `app` to the server org at `url` (JSON body `setup` merged in) and
+/// waits for the Connect job.
+pub async fn connect(app: &TestApp, client_org: &str, url: &str, setup: Value) {
+    let mut body = json!({"SyncSetup": {"ProviderID": "orgsync", "Url": url, "UserName": SERVER_USER, "Password": SERVER_PASSWORD}});
+    for (k, v) in setup.as_object().unwrap() {
+        body["SyncSetup"][k] = v.clone();
+    }
+    let accepted = app
+        .post(&format!("/rest/v1/sync/{client_org}/ConnectAsync"))
+        .json(&body)
+        .send()
+        .await
+        .expect(StatusCode::ACCEPTED)
+        .json();
+    let job = app
+        .wait_job(
+            accepted["JobId"].as_str().unwrap(),
+            &["Completed", "Failed"],
+            30,
+        )
+        .await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+}
+
+/// Runs a sync of `org` with `request` and waits for it to end; gives the job.
+pub async fn sync(app: &TestApp, org: &str, request: Value) -> Value {
+    let res = app
+        .post(&format!("/rest/v1/sync/{org}/SyncAsync"))
+        .json(&request)
+        .send()
+        .await;
+    assert!(
+        res.status == StatusCode::ACCEPTED || res.status == StatusCode::OK,
+        "{}",
+        res.text()
+    );
+    let id = res.json()["JobId"].as_str().unwrap().to_owned();
+    app.wait_job(
+        &id,
+        &["Completed", "CompletedWithErrors", "Failed", "Cancelled"],
+        120,
+    )
+    .await
 }

@@ -20,7 +20,9 @@ CREATE TABLE connections (
 );
 
 -- One entity of a connection, with its switches, its filter (canonical JSON) and its checkpoint
--- (the server's change token the next download starts from).
+-- (the server's change token the next download starts from). A full read in progress keeps
+-- its own token (full_token) so a crash resumes it; with sweep set, the ids it has seen are kept
+-- in link_seen so that, at its end, client records the server lacks can be removed (Mirror).
 CREATE TABLE links (
     org_id BIGINT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
     entity TEXT NOT NULL,
@@ -29,8 +31,18 @@ CREATE TABLE links (
     sync_filter TEXT,
     checkpoint TEXT,
     needs_full BOOLEAN NOT NULL,
+    full_running BOOLEAN NOT NULL,
+    full_token TEXT,
+    sweep BOOLEAN NOT NULL,
     last_sync_on BIGINT,
     PRIMARY KEY (org_id, entity)
+);
+
+CREATE TABLE link_seen (
+    org_id BIGINT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    entity TEXT NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (org_id, entity, id)
 );
 
 -- Background work. A worker claims a job by taking its lease; a job whose lease lapsed (its

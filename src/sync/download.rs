@@ -1,0 +1,579 @@
+//! The download of one link: the server's changes since the link's checkpoint, through the
+//! link's filter, applied to the client in batches. Each batch and the new checkpoint are
+//! committed in one transaction, so a crash resumes from the last batch and nothing applies
+//! twice. A full read keeps its own token; in Mirror mode, when the client already held
+//! records, the ids it sees are kept so that at its end the records the server lacks go.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use crate::api::changes::ChangeOp;
+use crate::db::connections::{self, LinkRow};
+use crate::db::jobs::{append_log, NewLog};
+use crate::db::records::{self, Applied, Precondition, WriteKind, WriteOp};
+use crate::db::{now_micros, orgs, write_tx};
+use crate::domain::filter::{SyncFilters, ValidFilters};
+use crate::domain::metadata::EntityDef;
+use crate::domain::names::RecordId;
+use crate::domain::record::{normalize, Source};
+use crate::domain::setup::SyncMode;
+use crate::jobs::worker::JobContext;
+use crate::jobs::{EntitySummary, JobError, LogLevel};
+use crate::providers::{ChangesQuery, Provider, ProviderError, RemoteChange};
+
+/// How many first ids a dry run reports per action.
+const FIRST_IDS: usize = 10;
+
+pub struct Download<'a> {
+    ctx: &'a JobContext,
+    provider: &'a dyn Provider,
+    org_id: i64,
+    def: &'a EntityDef,
+    link: LinkRow,
+    mode: SyncMode,
+    dry_run: bool,
+    summary: EntitySummary,
+    /// The link's filter in its JSON form, as the server reads it.
+    filter_json: Option<Value>,
+    /// A dry run's full read: the ids seen, to tell what a sweep would remove.
+    dry_seen: HashSet<String>,
+    first_ids: BTreeMap<String, Vec<String>>,
+}
+
+/// What one server change comes to on the client.
+enum Plan {
+    Write(WriteOp),
+    Unchanged,
+    /// A deletion Additive mode does not make, or of a record the client lacks.
+    Skip(&'static str),
+    Fail(String),
+}
+
+impl<'a> Download<'a> {
+    pub fn new(
+        ctx: &'a JobContext,
+        provider: &'a dyn Provider,
+        org_id: i64,
+        def: &'a EntityDef,
+        link: LinkRow,
+        mode: SyncMode,
+        dry_run: bool,
+    ) -> Result<Self, JobError> {
+        let filter_json = link
+            .sync_filter
+            .as_deref()
+            .map(serde_json::from_str::<Value>)
+            .transpose()
+            .map_err(|e| {
+                JobError::fatal(
+                    "invalid_filter",
+                    format!("stored filter of '{}': {e}", link.entity),
+                )
+            })?
+            .map(|f| serde_json::json!({ link.entity.clone(): f }));
+        Ok(Self {
+            ctx,
+            provider,
+            org_id,
+            def,
+            link,
+            mode,
+            dry_run,
+            summary: EntitySummary::default(),
+            filter_json,
+            dry_seen: HashSet::new(),
+            first_ids: BTreeMap::new(),
+        })
+    }
+
+    pub fn into_summary(mut self) -> EntitySummary {
+        if self.dry_run {
+            self.summary.first_ids = Some(std::mem::take(&mut self.first_ids));
+        }
+        self.summary
+    }
+
+    fn entity(&self) -> &str {
+        &self.link.entity
+    }
+
+    /// Incremental from the checkpoint, or full when asked, when the link needs it, or when
+    /// the server's token expired.
+    pub async fn run(&mut self, full_asked: bool) -> Result<(), JobError> {
+        // A full read under way resumes (after a crash) unless the link changed since it began.
+        let restart = self.link.needs_full
+            || (!self.link.full_running && (full_asked || self.link.checkpoint.is_none()));
+        if restart {
+            self.start_full().await?;
+        }
+        let mut full = self.link.full_running;
+        loop {
+            let since = if full {
+                self.link.full_token.clone()
+            } else {
+                self.link.checkpoint.clone()
+            };
+            let query = ChangesQuery {
+                since,
+                entities: vec![self.entity().to_owned()],
+                filters: self.filter_json.clone(),
+                limit: self.ctx.state.settings.sync_batch,
+            };
+            let page = match self.provider.changes(&query).await {
+                Ok(page) => page,
+                Err(ProviderError::TokenExpired) if !full || query.since.is_some() => {
+                    self.ctx
+                        .log(vec![self
+                            .ctx
+                            .entry(
+                                LogLevel::Warning,
+                                "TokenExpired",
+                                "the server's change token expired: reading the link in full",
+                            )
+                            .entity(self.entity())])
+                        .await?;
+                    self.start_full().await?;
+                    full = true;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            self.ctx.checkpoint()?;
+            let more = page.more;
+            self.apply(page.changes, Some(page.next), full).await?;
+            if !more {
+                break;
+            }
+        }
+        if full {
+            self.finish_full().await?;
+        }
+        Ok(())
+    }
+
+    /// Begins a full read: from scratch, recording seen ids when a Mirror sweep will be due.
+    async fn start_full(&mut self) -> Result<(), JobError> {
+        self.link.full_running = true;
+        self.link.full_token = None;
+        self.link.needs_full = false;
+        self.dry_seen.clear();
+        if self.dry_run {
+            return Ok(());
+        }
+        let (org_id, entity, mirror) = (
+            self.org_id,
+            self.entity().to_owned(),
+            self.mode == SyncMode::Mirror,
+        );
+        let mut link = self.link.clone();
+        self.link = self
+            .ctx
+            .state
+            .db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    let held = !records::list(conn, org_id, &entity, None, 1)?.is_empty();
+                    link.sweep = mirror && held;
+                    connections::clear_seen(conn, org_id, &entity)?;
+                    connections::save_link(conn, &link)?;
+                    Ok(link)
+                })
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a full read: the sweep (Mirror), then the full token becomes the checkpoint.
+    async fn finish_full(&mut self) -> Result<(), JobError> {
+        if self.dry_run {
+            if self.mode == SyncMode::Mirror {
+                self.dry_sweep().await?;
+            }
+            return Ok(());
+        }
+        if self.link.sweep {
+            self.sweep().await?;
+        }
+        let (org_id, entity) = (self.org_id, self.entity().to_owned());
+        let mut link = self.link.clone();
+        link.checkpoint = link.full_token.take();
+        link.full_running = false;
+        link.sweep = false;
+        link.last_sync_on = Some(now_micros());
+        self.link = self
+            .ctx
+            .state
+            .db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    connections::clear_seen(conn, org_id, &entity)?;
+                    connections::save_link(conn, &link)?;
+                    Ok(link)
+                })
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes, batch by batch, the client's records the full read did not see.
+    async fn sweep(&mut self) -> Result<(), JobError> {
+        let batch = i64::from(self.ctx.state.settings.sync_batch);
+        let mut after = String::new();
+        loop {
+            let (org_id, entity, from) = (self.org_id, self.entity().to_owned(), after.clone());
+            let ids = self
+                .ctx
+                .state
+                .db
+                .run(move |conn| connections::unseen(conn, org_id, &entity, &from, batch))
+                .await?;
+            let Some(last) = ids.last() else { break };
+            after = last.clone();
+            let changes = ids
+                .into_iter()
+                .map(|id| RemoteChange {
+                    entity: self.entity().to_owned(),
+                    id,
+                    op: ChangeOp::Delete,
+                    reason: Some("NotOnServer".to_owned()),
+                    version: 0,
+                    modified_on: chrono::Utc::now(),
+                    attributes: None,
+                })
+                .collect();
+            self.ctx.checkpoint()?;
+            self.apply(changes, None, false).await?;
+        }
+        Ok(())
+    }
+
+    /// A dry run's sweep: what a Mirror full read would remove.
+    async fn dry_sweep(&mut self) -> Result<(), JobError> {
+        let mut after: Option<String> = None;
+        loop {
+            let (org_id, entity, from) = (self.org_id, self.entity().to_owned(), after.clone());
+            let rows = self
+                .ctx
+                .state
+                .db
+                .run(move |conn| records::list(conn, org_id, &entity, from.as_deref(), 1000))
+                .await?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.id.clone());
+            for row in rows {
+                if !self.dry_seen.contains(&row.id) {
+                    self.count("Delete", &row.id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Per-item sync: each named record as the server has it now, through the link's filter.
+    pub async fn items(&mut self, ids: &[String]) -> Result<(), JobError> {
+        let filters = self.typed_filters()?;
+        for chunk in ids.chunks(100) {
+            let mut changes = Vec::with_capacity(chunk.len());
+            for id in chunk {
+                let record = self.provider.record(self.entity(), id).await?;
+                let change = match record {
+                    Some(r) => {
+                        let mut view = r.attributes.clone();
+                        view.insert(
+                            "createdon".to_owned(),
+                            Value::String(r.created_on.to_rfc3339()),
+                        );
+                        view.insert(
+                            "modifiedon".to_owned(),
+                            Value::String(r.modified_on.to_rfc3339()),
+                        );
+                        let in_scope = filters
+                            .as_ref()
+                            .is_none_or(|f| f.matches(self.entity(), &view, chrono::Utc::now()));
+                        RemoteChange {
+                            entity: r.entity,
+                            id: r.id,
+                            op: if in_scope {
+                                ChangeOp::Upsert
+                            } else {
+                                ChangeOp::Delete
+                            },
+                            reason: (!in_scope).then(|| "OutOfScope".to_owned()),
+                            version: r.version,
+                            modified_on: r.modified_on,
+                            attributes: in_scope.then_some(r.attributes),
+                        }
+                    }
+                    None => RemoteChange {
+                        entity: self.entity().to_owned(),
+                        id: id.clone(),
+                        op: ChangeOp::Delete,
+                        reason: Some("NotOnServer".to_owned()),
+                        version: 0,
+                        modified_on: chrono::Utc::now(),
+                        attributes: None,
+                    },
+                };
+                changes.push(change);
+            }
+            self.ctx.checkpoint()?;
+            self.apply(changes, None, false).await?;
+        }
+        Ok(())
+    }
+
+    fn typed_filters(&self) -> Result<Option<ValidFilters>, JobError> {
+        let Some(json) = &self.filter_json else {
+            return Ok(None);
+        };
+        let invalid =
+            |e: crate::domain::filter::FilterError| JobError::fatal("invalid_filter", e.message);
+        let parsed = SyncFilters::from_json(json).map_err(invalid)?;
+        parsed
+            .validate(&|name| (name == self.def.name.as_str()).then_some(self.def))
+            .map(Some)
+            .map_err(invalid)
+    }
+
+    fn count(&mut self, action: &str, id: &str) {
+        let s = &mut self.summary;
+        match action {
+            "Create" => s.created += 1,
+            "Update" => s.updated += 1,
+            "Delete" => s.deleted += 1,
+            "Fail" => s.failed += 1,
+            _ => s.skipped += 1,
+        }
+        if self.dry_run && matches!(action, "Create" | "Update" | "Delete") {
+            let first = self.first_ids.entry(action.to_owned()).or_default();
+            if first.len() < FIRST_IDS {
+                first.push(id.to_owned());
+            }
+        }
+    }
+
+    /// Applies a batch of changes and moves the link's token to `next`, in one transaction.
+    async fn apply(
+        &mut self,
+        changes: Vec<RemoteChange>,
+        next: Option<String>,
+        full: bool,
+    ) -> Result<(), JobError> {
+        if self.dry_run {
+            return self.dry_apply(changes, next, full).await;
+        }
+        let org_id = self.org_id;
+        let def = self.def.clone();
+        let mode = self.mode;
+        let job_id = self.ctx.job.id.clone();
+        let mut link = self.link.clone();
+        if let Some(token) = next {
+            if full {
+                link.full_token = Some(token);
+            } else {
+                link.checkpoint = Some(token);
+            }
+        }
+        let seen: Vec<String> = if full && link.sweep {
+            changes
+                .iter()
+                .filter(|c| c.op == ChangeOp::Upsert)
+                .map(|c| c.id.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let (outcomes, link) = self
+            .ctx
+            .state
+            .db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    let org = orgs::lock(conn, org_id)?;
+                    let entity = def.name.as_str();
+                    let current = records::load_many(
+                        conn,
+                        org_id,
+                        changes.iter().map(|c| (entity, c.id.as_str())),
+                    )?;
+                    let plans: Vec<(String, Plan)> = changes
+                        .iter()
+                        .map(|c| (c.id.clone(), plan(&def, mode, c, &current)))
+                        .collect();
+                    let ops: Vec<WriteOp> = plans
+                        .iter()
+                        .filter_map(|(_, p)| match p {
+                            Plan::Write(op) => Some(op.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    let defs = HashMap::from([(def.name.to_string(), def.clone())]);
+                    let mut applied =
+                        records::apply_locked(conn, &org, &defs, &ops, current)?.into_iter();
+                    let mut outcomes = Vec::with_capacity(plans.len());
+                    let mut log = Vec::with_capacity(plans.len());
+                    for (id, p) in plans {
+                        let (action, level, message) = match p {
+                            Plan::Write(_) => match applied.next() {
+                                Some(Ok(Applied::Created(_))) => {
+                                    ("Create", LogLevel::Info, "created".to_owned())
+                                }
+                                Some(Ok(Applied::Updated(_))) => {
+                                    ("Update", LogLevel::Info, "updated".to_owned())
+                                }
+                                Some(Ok(Applied::Deleted(_))) => {
+                                    ("Delete", LogLevel::Info, "deleted".to_owned())
+                                }
+                                Some(Err(e)) => (
+                                    "Fail",
+                                    LogLevel::Error,
+                                    format!("{}: {}", e.code(), e.detail()),
+                                ),
+                                None => ("Fail", LogLevel::Error, "no result".to_owned()),
+                            },
+                            Plan::Unchanged => {
+                                ("Unchanged", LogLevel::Info, "already up to date".to_owned())
+                            }
+                            Plan::Skip(why) => ("Skip", LogLevel::Info, why.to_owned()),
+                            Plan::Fail(why) => ("Fail", LogLevel::Error, why),
+                        };
+                        log.push(
+                            NewLog::new(&job_id, level, action, message)
+                                .entity(entity)
+                                .record(&id),
+                        );
+                        outcomes.push((action, id));
+                    }
+                    if !seen.is_empty() {
+                        connections::add_seen(conn, org_id, entity, &seen)?;
+                    }
+                    connections::save_link(conn, &link)?;
+                    append_log(conn, &log)?;
+                    Ok((outcomes, link))
+                })
+            })
+            .await?;
+        self.link = link;
+        for (action, id) in outcomes {
+            self.count(action, &id);
+        }
+        Ok(())
+    }
+
+    /// What [`Self::apply`] would do, without writing.
+    async fn dry_apply(
+        &mut self,
+        changes: Vec<RemoteChange>,
+        next: Option<String>,
+        full: bool,
+    ) -> Result<(), JobError> {
+        if let Some(token) = next {
+            if full {
+                self.link.full_token = Some(token);
+            } else {
+                self.link.checkpoint = Some(token);
+            }
+        }
+        let (org_id, def, mode) = (self.org_id, self.def.clone(), self.mode);
+        let keys: Vec<String> = changes.iter().map(|c| c.id.clone()).collect();
+        let entity = def.name.to_string();
+        let current = self
+            .ctx
+            .state
+            .db
+            .run(move |conn| {
+                records::load_many(
+                    conn,
+                    org_id,
+                    keys.iter().map(|id| (entity.as_str(), id.as_str())),
+                )
+            })
+            .await?;
+        for change in &changes {
+            if full && change.op == ChangeOp::Upsert {
+                self.dry_seen.insert(change.id.clone());
+            }
+            let action = match plan(&def, mode, change, &current) {
+                Plan::Write(op) => match (
+                    op.kind,
+                    current.get(&(def.name.to_string(), change.id.clone())),
+                ) {
+                    (WriteKind::Delete, _) => "Delete",
+                    (_, Some(row)) if !row.deleted => "Update",
+                    _ => "Create",
+                },
+                Plan::Unchanged => "Unchanged",
+                Plan::Skip(_) => "Skip",
+                Plan::Fail(_) => "Fail",
+            };
+            self.count(action, &change.id);
+        }
+        Ok(())
+    }
+}
+
+/// What one server change comes to on the client, given the client's current row.
+fn plan(
+    def: &EntityDef,
+    mode: SyncMode,
+    change: &RemoteChange,
+    current: &HashMap<(String, String), records::RecordRow>,
+) -> Plan {
+    let Ok(id) = RecordId::parse(change.id.as_str()) else {
+        return Plan::Fail(format!(
+            "the server's id '{}' is not a valid record id",
+            change.id
+        ));
+    };
+    let existing = current
+        .get(&(def.name.to_string(), id.to_string()))
+        .filter(|r| !r.deleted);
+    match change.op {
+        ChangeOp::Delete => match (existing, mode) {
+            (None, _) => Plan::Skip("not on the client"),
+            (Some(_), SyncMode::Additive) => Plan::Skip("kept: an Additive sync never deletes"),
+            (Some(_), SyncMode::Mirror) => Plan::Write(WriteOp {
+                entity: def.name.to_string(),
+                id,
+                kind: WriteKind::Delete,
+                attributes: Map::new(),
+                precondition: Precondition::None,
+            }),
+        },
+        ChangeOp::Upsert => {
+            let given = change.attributes.clone().unwrap_or_default();
+            let attributes = match normalize(def, &given, Source::Json) {
+                Ok(a) => a,
+                Err(e) => {
+                    return Plan::Fail(format!(
+                        "{}: {} (attribute '{}')",
+                        e.code, e.message, e.attribute
+                    ))
+                }
+            };
+            if let Some(row) = existing {
+                let same = serde_json::from_str::<Map<String, Value>>(&row.attributes)
+                    .is_ok_and(|stored| stored == without_nulls(&attributes));
+                if same {
+                    return Plan::Unchanged;
+                }
+            }
+            Plan::Write(WriteOp {
+                entity: def.name.to_string(),
+                id,
+                kind: WriteKind::Replace,
+                attributes,
+                precondition: Precondition::None,
+            })
+        }
+    }
+}
+
+fn without_nulls(attributes: &Map<String, Value>) -> Map<String, Value> {
+    attributes
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}

@@ -1,0 +1,157 @@
+//! The Sync job: upload (client → server, with the transaction queue), then download of each
+//! inbound link, then the summary with quota use.
+
+use std::collections::HashMap;
+
+use super::download::Download;
+use super::request::{Direction, SyncRequest};
+use crate::db::connections::{self, LinkRow};
+use crate::db::{metadata, now_micros, orgs, records};
+use crate::domain::metadata::EntityDef;
+use crate::domain::setup::{ConnectionState, SyncMode};
+use crate::jobs::worker::JobContext;
+use crate::jobs::{JobError, JobStatus, LogLevel, Summary};
+
+pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
+    let request: SyncRequest = serde_json::from_str(&ctx.job.params).map_err(|e| {
+        JobError::fatal(
+            "invalid_params",
+            format!("the job's parameters do not parse: {e}"),
+        )
+    })?;
+    let (org, connection) = super::load(ctx).await?;
+    if connection.state != ConnectionState::Connected.as_str() {
+        return Err(JobError::fatal(
+            "not_connected",
+            format!(
+                "the connection is {}; it must be Connected",
+                connection.state
+            ),
+        ));
+    }
+    let mode = SyncMode::parse(&connection.sync_mode).unwrap_or_default();
+    let dry_run = request.dry_run.unwrap_or(false);
+    let provider = super::provider_for(&ctx.state, &connection)?;
+    provider.authenticate().await?;
+    let org_id = org.id;
+    let (defs, links) = ctx
+        .state
+        .db
+        .run(move |conn| {
+            let defs: HashMap<String, EntityDef> = metadata::entities(conn, org_id)?
+                .into_iter()
+                .map(|d| (d.name.to_string(), d))
+                .collect();
+            Ok((defs, connections::links(conn, org_id)?))
+        })
+        .await?;
+    let wanted = |l: &LinkRow| {
+        request
+            .entities
+            .as_ref()
+            .is_none_or(|e| e.contains(&l.entity))
+    };
+    let mut summary = Summary::new();
+    let direction = request.direction.unwrap_or_default();
+    if direction != Direction::Outbound {
+        let inbound: Vec<&LinkRow> = links.iter().filter(|l| l.inbound && wanted(l)).collect();
+        for (n, link) in inbound.iter().enumerate() {
+            let Some(def) = defs.get(&link.entity) else {
+                continue;
+            };
+            ctx.progress(
+                &format!("Download {}", link.entity),
+                n as u64,
+                inbound.len() as u64,
+            )
+            .await?;
+            let mut download = Download::new(
+                ctx,
+                provider.as_ref(),
+                org_id,
+                def,
+                (*link).clone(),
+                mode,
+                dry_run,
+            )?;
+            match &request.record_ids {
+                Some(ids) => download.items(ids).await?,
+                None => download.run(request.full.unwrap_or(false)).await?,
+            }
+            summary.insert(link.entity.clone(), download.into_summary());
+        }
+    }
+    if !dry_run {
+        report_quota(ctx, org_id, &mut summary).await?;
+        ctx.state
+            .db
+            .run(move |conn| {
+                let mut row = connections::get(conn, org_id)?
+                    .ok_or_else(|| connections::not_connected("this org"))?;
+                row.last_sync_on = Some(now_micros());
+                connections::save(conn, &row)
+            })
+            .await?;
+    }
+    ctx.progress("Done", 1, 1).await?;
+    let failed = summary.values().any(|s| s.failed > 0);
+    Ok((
+        if failed {
+            JobStatus::CompletedWithErrors
+        } else {
+            JobStatus::Completed
+        },
+        summary,
+    ))
+}
+
+/// Marks entities over their quota in the summary and the log; the sync never stops on it.
+async fn report_quota(
+    ctx: &JobContext,
+    org_id: i64,
+    summary: &mut Summary,
+) -> Result<(), JobError> {
+    let (org, counts) = ctx
+        .state
+        .db
+        .run(move |conn| {
+            let org = orgs::by_id(conn, org_id)?;
+            Ok((org, records::counts(conn, org_id)?))
+        })
+        .await?;
+    let Some(quotas) = org
+        .quotas
+        .as_deref()
+        .and_then(|q| serde_json::from_str::<crate::api::orgs::Quotas>(q).ok())
+    else {
+        return Ok(());
+    };
+    let per_entity = quotas.entities.unwrap_or_default();
+    let mut log = Vec::new();
+    for (entity, n) in &counts {
+        let n = u64::try_from(*n).unwrap_or(0);
+        if let Some(quota) = per_entity.get(entity).filter(|q| n > **q) {
+            summary.entry(entity.clone()).or_default().over_quota = true;
+            log.push(
+                ctx.entry(
+                    LogLevel::Warning,
+                    "OverQuota",
+                    format!("{entity} holds {n} records; its quota is {quota}"),
+                )
+                .entity(entity),
+            );
+        }
+    }
+    let total: u64 = counts
+        .iter()
+        .map(|(_, n)| u64::try_from(*n).unwrap_or(0))
+        .sum();
+    if let Some(max) = quotas.max_records.filter(|m| total > *m) {
+        log.push(ctx.entry(
+            LogLevel::Warning,
+            "OverQuota",
+            format!("the org holds {total} records; its quota is {max}"),
+        ));
+    }
+    ctx.log(log).await
+}
