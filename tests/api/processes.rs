@@ -243,13 +243,7 @@ async fn killed_mid_sync_resumes(observer: TestApp) {
     let url = server_org(&server).await;
     let n = 4000;
     let ops = (0..n)
-        .map(|i| {
-            account_op(
-                &format!("acc-{i:05}"),
-                &format!("Account {i}"),
-                (i % 2) as i64,
-            )
-        })
+        .map(|i| account_op(&format!("acc-{i:05}"), &format!("Account {i}"), i % 2))
         .collect();
     write_batch(&server, "contoso", ops).await;
     let dir = tempfile::tempdir().unwrap();
