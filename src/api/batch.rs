@@ -13,11 +13,12 @@ use super::body::{Body, Reply};
 use super::records::invalid_record;
 use super::OrgPath;
 use crate::auth::Principal;
-use crate::db::records::{self, Applied, Precondition, WriteKind, WriteOp};
-use crate::db::{idempotency, metadata, orgs, write_tx};
+use crate::db::records::{Applied, Precondition, WriteKind, WriteOp};
+use crate::db::{idempotency, metadata, orgs, transactions, write_tx};
 use crate::domain::names::RecordId;
 use crate::domain::record::normalize;
 use crate::error::{ApiError, Problem};
+use crate::sync::upload::{self, TransactionReceipt};
 use crate::AppState;
 
 /// Most operations in one batch.
@@ -71,6 +72,9 @@ pub struct BatchResult {
     pub version: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<Problem>,
+    /// On a connected client org: what became of the operation's transaction to the server.
+    #[serde(default, skip_serializing_if = "Option::is_none", skip_deserializing)]
+    pub transaction: Option<TransactionReceipt>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -134,7 +138,7 @@ async fn batch(
         serde_json::to_vec(&request).map_err(ApiError::internal)?,
     ));
     let org_name = path.into_inner().org;
-    let (response, replayed) = state
+    let outcome = state
         .db
         .run(move |conn| {
             let org = orgs::require(conn, &org_name)?;
@@ -180,6 +184,7 @@ async fn batch(
                         kind,
                         attributes,
                         precondition,
+                        server_version: None,
                     })
                 })
                 .collect();
@@ -196,14 +201,16 @@ async fn batch(
                         }
                         let response =
                             serde_json::from_str(&stored.response).map_err(ApiError::internal)?;
-                        return Ok((response, true));
+                        return Ok((response, true, org.id, Vec::new()));
                     }
                 }
                 let valid: Vec<WriteOp> = checked
                     .iter()
                     .filter_map(|c| c.as_ref().ok().cloned())
                     .collect();
-                let mut applied = records::apply(conn, org.id, &defs, &valid)?.into_iter();
+                let (applied, captured) =
+                    transactions::write_and_capture(conn, org.id, &defs, &valid)?;
+                let mut applied = applied.into_iter();
                 let results = request
                     .operations
                     .iter()
@@ -224,10 +231,23 @@ async fn batch(
                     let text = serde_json::to_string(&response).map_err(ApiError::internal)?;
                     idempotency::store(conn, org.id, key, &fingerprint, &text)?;
                 }
-                Ok((response, false))
+                Ok((response, false, org.id, captured))
             })
         })
         .await?;
+    let (mut response, replayed, org_id, captured) = outcome;
+    // Delivered (or queued) after the commit: the writes stand whatever the server says.
+    let ids: Vec<String> = captured.iter().map(|t| t.id.clone()).collect();
+    let receipts = upload::deliver_now(&state, org_id, ids).await;
+    for (tx, receipt) in captured.iter().zip(receipts) {
+        if let Some(r) = response
+            .results
+            .iter_mut()
+            .find(|r| r.id == tx.record_id && r.entity == tx.entity && r.version == Some(tx.seq))
+        {
+            r.transaction = Some(receipt);
+        }
+    }
     let written = response.results.iter().filter(|r| r.status < 300).count();
     if !replayed {
         state.metrics.records_written.inc_by(written as u64);
@@ -259,5 +279,6 @@ fn to_result(index: usize, op: &BatchOperation, outcome: Result<Applied, ApiErro
         status,
         version,
         error,
+        transaction: None,
     }
 }

@@ -10,6 +10,7 @@ pub mod ops;
 pub mod orgs;
 pub mod records;
 pub mod sync;
+pub mod transactions;
 pub mod xml;
 
 use actix_web::http::{header, Method, StatusCode};
@@ -63,6 +64,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(changes::Doc::openapi());
     doc.merge(sync::Doc::openapi());
     doc.merge(jobs::Doc::openapi());
+    doc.merge(transactions::Doc::openapi());
     doc
 }
 
@@ -83,6 +85,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     changes::configure(cfg);
     sync::configure(cfg);
     jobs::configure(cfg);
+    transactions::configure(cfg);
 }
 
 /// The route table of the contract, used to tell a wrong method (405) from an unknown path.

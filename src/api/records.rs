@@ -14,10 +14,11 @@ use super::body::{Body, Format, Reply};
 use super::{encode_cursor, EntityPath, PageQuery, RecordPath};
 use crate::auth::Principal;
 use crate::db::records::{self, Applied, Precondition, RecordRow, WriteKind, WriteOp};
-use crate::db::{metadata, micros_to_datetime, orgs, write_tx, DbConn};
+use crate::db::{metadata, micros_to_datetime, orgs, transactions, write_tx, DbConn};
 use crate::domain::names::RecordId;
 use crate::domain::record::{normalize, InvalidRecord};
 use crate::error::{ApiError, Problem};
+use crate::sync::upload::{self, TransactionReceipt};
 use crate::AppState;
 
 #[derive(OpenApi)]
@@ -49,6 +50,9 @@ pub struct Record {
     /// Attribute values by logical name.
     #[schema(value_type = Object)]
     pub attributes: Box<RawValue>,
+    /// On a connected client org: what became of the write's transaction to the server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<TransactionReceipt>,
 }
 
 impl Record {
@@ -60,6 +64,7 @@ impl Record {
             version: row.version,
             created_on: micros_to_datetime(row.created_on),
             modified_on: micros_to_datetime(row.modified_on),
+            transaction: None,
         })
     }
 }
@@ -113,7 +118,14 @@ struct OneWrite {
     precondition: Precondition,
 }
 
-fn write_one(conn: &mut DbConn, w: OneWrite) -> Result<Applied, ApiError> {
+/// A write's result, with the transactions it queued for the server.
+struct Written {
+    applied: Applied,
+    org_id: i64,
+    transactions: Vec<String>,
+}
+
+fn write_one(conn: &mut DbConn, w: OneWrite) -> Result<Written, ApiError> {
     let org = orgs::require(conn, &w.org)?;
     let def = metadata::require_entity(conn, org.id, &w.entity)?;
     let attributes = normalize(&def, &w.attributes, w.format.source())
@@ -125,20 +137,55 @@ fn write_one(conn: &mut DbConn, w: OneWrite) -> Result<Applied, ApiError> {
         kind: w.kind,
         attributes,
         precondition: w.precondition,
+        server_version: None,
     };
-    let mut results = write_tx(conn, |conn| {
-        records::apply(conn, org.id, &defs, std::slice::from_ref(&op))
+    let (mut results, captured) = write_tx(conn, |conn| {
+        transactions::write_and_capture(conn, org.id, &defs, std::slice::from_ref(&op))
     })?;
-    results
+    let applied = results
         .pop()
-        .unwrap_or_else(|| Err(ApiError::internal("a write gave no result")))
+        .unwrap_or_else(|| Err(ApiError::internal("a write gave no result")))?;
+    Ok(Written {
+        applied,
+        org_id: org.id,
+        transactions: captured.into_iter().map(|t| t.id).collect(),
+    })
+}
+
+/// Delivers the write's transaction when the connection says so, and tells what became of it.
+async fn deliver(state: &AppState, written: &Written) -> Option<TransactionReceipt> {
+    upload::deliver_now(state, written.org_id, written.transactions.clone())
+        .await
+        .pop()
+}
+
+fn receipt_headers<T: serde::Serialize>(
+    reply: Reply<T>,
+    receipt: Option<&TransactionReceipt>,
+) -> Reply<T> {
+    match receipt {
+        Some(r) => reply
+            .header(
+                header::HeaderName::from_static("transaction-id"),
+                r.transaction_id.clone(),
+            )
+            .header(
+                header::HeaderName::from_static("transaction-status"),
+                r.status.clone(),
+            ),
+        None => reply,
+    }
 }
 
 fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
 
-fn record_reply(applied: Applied, org: &str) -> Result<Reply<Record>, ApiError> {
+fn record_reply(
+    applied: Applied,
+    org: &str,
+    receipt: Option<TransactionReceipt>,
+) -> Result<Reply<Record>, ApiError> {
     let created = matches!(applied, Applied::Created(_));
     let row = match applied {
         Applied::Created(r) | Applied::Updated(r) | Applied::Deleted(r) => r,
@@ -148,13 +195,15 @@ fn record_reply(applied: Applied, org: &str) -> Result<Reply<Record>, ApiError> 
         row.entity, row.id
     );
     let tag = etag(row.version);
-    let record = Record::from_row(row)?;
+    let mut record = Record::from_row(row)?;
+    let headers = receipt.clone();
+    record.transaction = receipt;
     let reply = if created {
         Reply::created(record).header(header::LOCATION, location)
     } else {
         Reply::ok(record)
     };
-    Ok(reply.header(header::ETAG, tag))
+    Ok(receipt_headers(reply, headers.as_ref()).header(header::ETAG, tag))
 }
 
 /// `If-Match`: absent, `*`, or one entity tag `"<Version>"` (weak or strong).
@@ -288,9 +337,10 @@ async fn create_record(
         format,
         precondition: Precondition::None,
     };
-    let applied = state.db.run(move |conn| write_one(conn, w)).await?;
+    let written = state.db.run(move |conn| write_one(conn, w)).await?;
+    let receipt = deliver(&state, &written).await;
     state.metrics.records_written.inc();
-    record_reply(applied, &org_name)
+    record_reply(written.applied, &org_name, receipt)
 }
 
 /// One record, with its `ETag`.
@@ -349,9 +399,10 @@ async fn write_at_path(
         format,
         precondition,
     };
-    let applied = state.db.run(move |conn| write_one(conn, w)).await?;
+    let written = state.db.run(move |conn| write_one(conn, w)).await?;
+    let receipt = deliver(&state, &written).await;
     state.metrics.records_written.inc();
-    record_reply(applied, &org_name)
+    record_reply(written.applied, &org_name, receipt)
 }
 
 /// Replaces every attribute of a record, or creates it (201) when it does not exist.
@@ -430,7 +481,13 @@ async fn delete_record(
         format: Format::Json,
         precondition,
     };
-    state.db.run(move |conn| write_one(conn, w)).await?;
+    let written = state.db.run(move |conn| write_one(conn, w)).await?;
+    let receipt = deliver(&state, &written).await;
     state.metrics.records_written.inc();
-    Ok(HttpResponse::NoContent().finish())
+    let mut res = HttpResponse::NoContent();
+    if let Some(r) = receipt {
+        res.insert_header(("Transaction-Id", r.transaction_id))
+            .insert_header(("Transaction-Status", r.status));
+    }
+    Ok(res.finish())
 }

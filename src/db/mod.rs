@@ -21,6 +21,7 @@ pub mod metadata;
 pub mod orgs;
 pub mod records;
 pub mod schema;
+pub mod transactions;
 pub mod users;
 
 use std::path::PathBuf;

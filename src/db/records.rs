@@ -28,6 +28,8 @@ pub struct RecordRow {
     pub deleted: bool,
     /// The attributes as a JSON object (`{}` on a tombstone).
     pub attributes: String,
+    /// On a client org: the server's version of the record when it was last received.
+    pub server_version: Option<i64>,
 }
 
 /// Rows per multi-row statement: well under SQLite's limit of bound parameters.
@@ -102,6 +104,9 @@ pub struct WriteOp {
     pub kind: WriteKind,
     pub attributes: Map<String, Value>,
     pub precondition: Precondition,
+    /// A write from the server (a sync): the server's version of the record, kept as the base
+    /// of later client writes. `None` keeps the record's.
+    pub server_version: Option<i64>,
 }
 
 /// What must hold before a write, or it fails with 412.
@@ -113,6 +118,9 @@ pub enum Precondition {
     /// The record is at this version: the one the writer saw (`0`: it saw no record).
     Version(i64),
 }
+
+/// What one write came to: applied, or the problem that stopped it.
+pub type Outcome = Result<Applied, ApiError>;
 
 #[derive(Debug, Clone)]
 pub enum Applied {
@@ -229,6 +237,9 @@ fn plan(
                 modified_on: now,
                 deleted: false,
                 attributes: Value::Object(attributes).to_string(),
+                server_version: op
+                    .server_version
+                    .or(existing.and_then(|r| r.server_version)),
             })
         };
     let merged = |base: &RecordRow| -> Result<Map<String, Value>, ApiError> {
@@ -271,6 +282,7 @@ fn plan(
             modified_on: now,
             deleted: true,
             attributes: "{}".to_owned(),
+            server_version: op.server_version.or(r.server_version),
             ..r.clone()
         })),
     }
@@ -335,6 +347,7 @@ pub fn upsert_rows(conn: &mut DbConn, rows: &[RecordRow]) -> Result<(), ApiError
                     records::modified_on.eq(excluded(records::modified_on)),
                     records::deleted.eq(excluded(records::deleted)),
                     records::attributes.eq(excluded(records::attributes)),
+                    records::server_version.eq(excluded(records::server_version)),
                 ))
                 .execute($c)
         };

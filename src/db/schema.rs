@@ -44,6 +44,7 @@ diesel::table! {
         modified_on -> BigInt,
         deleted -> Bool,
         attributes -> Text,
+        server_version -> Nullable<BigInt>,
     }
 }
 
@@ -143,6 +144,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    transactions (id) {
+        id -> Text,
+        org_id -> BigInt,
+        seq -> BigInt,
+        entity -> Text,
+        record_id -> Text,
+        operation -> Text,
+        attributes -> Nullable<Text>,
+        base_version -> BigInt,
+        status -> Text,
+        tries -> Integer,
+        error -> Nullable<Text>,
+        resolution -> Nullable<Text>,
+        batch_key -> Nullable<Text>,
+        created_on -> BigInt,
+        processed_on -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    transaction_batches (key) {
+        key -> Text,
+        org_id -> BigInt,
+        body -> Text,
+        members -> Text,
+        created_on -> BigInt,
+    }
+}
+
+diesel::table! {
+    conflicts (id) {
+        id -> Text,
+        org_id -> BigInt,
+        transaction_id -> Text,
+        entity -> Text,
+        record_id -> Text,
+        client_attributes -> Nullable<Text>,
+        server_record -> Nullable<Text>,
+        status -> Text,
+        created_on -> BigInt,
+        resolved_on -> Nullable<BigInt>,
+        resolution -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(connections -> orgs (org_id));
 diesel::joinable!(links -> orgs (org_id));
 diesel::joinable!(job_log -> jobs (job_id));
@@ -158,4 +205,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     link_seen,
     jobs,
     job_log,
+    transactions,
+    transaction_batches,
+    conflicts,
 );

@@ -76,6 +76,9 @@ pub struct Progress {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct EntitySummary {
+    /// Client transactions delivered to the server.
+    #[serde(default)]
+    pub uploaded: u64,
     pub created: u64,
     pub updated: u64,
     pub deleted: u64,

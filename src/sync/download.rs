@@ -397,9 +397,19 @@ impl<'a> Download<'a> {
                         org_id,
                         changes.iter().map(|c| (entity, c.id.as_str())),
                     )?;
+                    let ids: Vec<&str> = changes.iter().map(|c| c.id.as_str()).collect();
+                    let held =
+                        crate::db::transactions::with_open_changes(conn, org_id, entity, &ids)?;
                     let plans: Vec<(String, Plan)> = changes
                         .iter()
-                        .map(|c| (c.id.clone(), plan(&def, mode, c, &current)))
+                        .map(|c| {
+                            let p = if held.contains(&c.id) {
+                                Plan::Skip("kept: the client's changes to it are not delivered yet")
+                            } else {
+                                plan(&def, mode, c, &current)
+                            };
+                            (c.id.clone(), p)
+                        })
                         .collect();
                     let ops: Vec<WriteOp> = plans
                         .iter()
@@ -539,6 +549,7 @@ fn plan(
                 kind: WriteKind::Delete,
                 attributes: Map::new(),
                 precondition: Precondition::None,
+                server_version: (change.version > 0).then_some(change.version),
             }),
         },
         ChangeOp::Upsert => {
@@ -552,10 +563,11 @@ fn plan(
                     ))
                 }
             };
+            let server_version = (change.version > 0).then_some(change.version);
             if let Some(row) = existing {
                 let same = serde_json::from_str::<Map<String, Value>>(&row.attributes)
                     .is_ok_and(|stored| stored == without_nulls(&attributes));
-                if same {
+                if same && (server_version.is_none() || row.server_version == server_version) {
                     return Plan::Unchanged;
                 }
             }
@@ -565,6 +577,7 @@ fn plan(
                 kind: WriteKind::Replace,
                 attributes,
                 precondition: Precondition::None,
+                server_version,
             })
         }
     }

@@ -5,6 +5,7 @@ pub mod download;
 pub mod metadata;
 pub mod request;
 pub mod run;
+pub mod upload;
 
 use std::collections::HashMap;
 

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use super::download::Download;
 use super::request::{Direction, SyncRequest};
+use super::upload::{merge, Upload};
 use crate::db::connections::{self, LinkRow};
-use crate::db::{metadata, now_micros, orgs, records};
+use crate::db::{metadata, now_micros, orgs, records, transactions};
 use crate::domain::metadata::EntityDef;
 use crate::domain::setup::{ConnectionState, SyncMode};
 use crate::jobs::worker::JobContext;
@@ -53,6 +54,35 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
     };
     let mut summary = Summary::new();
     let direction = request.direction.unwrap_or_default();
+    if direction != Direction::Inbound && request.record_ids.is_none() {
+        ctx.progress("Upload", 0, 1).await?;
+        if dry_run {
+            let pending = ctx
+                .state
+                .db
+                .run(move |conn| transactions::pending_count(conn, org_id))
+                .await?;
+            ctx.info(
+                "Upload",
+                format!("DryRun: {pending} pending transactions would be sent"),
+            )
+            .await?;
+        } else {
+            let uploaded = Upload::new(&ctx.state, provider.as_ref(), org_id, &connection, None)
+                .run(|| ctx.checkpoint())
+                .await?;
+            ctx.info(
+                "Upload",
+                format!(
+                    "{} transactions delivered, {} failed",
+                    uploaded.delivered.len(),
+                    uploaded.failed.len()
+                ),
+            )
+            .await?;
+            merge(&mut summary, uploaded.summary);
+        }
+    }
     if direction != Direction::Outbound {
         let inbound: Vec<&LinkRow> = links.iter().filter(|l| l.inbound && wanted(l)).collect();
         for (n, link) in inbound.iter().enumerate() {
@@ -78,7 +108,13 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
                 Some(ids) => download.items(ids).await?,
                 None => download.run(request.full.unwrap_or(false)).await?,
             }
-            summary.insert(link.entity.clone(), download.into_summary());
+            let downloaded = download.into_summary();
+            let entry = summary.entry(link.entity.clone()).or_default();
+            let uploaded = (entry.uploaded, entry.failed, entry.conflicts);
+            *entry = downloaded;
+            entry.uploaded += uploaded.0;
+            entry.failed += uploaded.1;
+            entry.conflicts += uploaded.2;
         }
     }
     if !dry_run {

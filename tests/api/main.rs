@@ -14,3 +14,4 @@ mod orgs;
 mod processes;
 mod records;
 mod sync;
+mod transactions;

@@ -646,3 +646,93 @@ pub async fn sync(app: &TestApp, org: &str, request: Value) -> Value {
     )
     .await
 }
+
+/// How a [`Proxy`] treats the connections it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyMode {
+    Forward,
+    /// Refuses: closes every connection at once (a server that is down).
+    Down,
+    /// Passes the request on, lets the server answer, and never gives the answer back.
+    DropResponse,
+}
+
+/// A TCP proxy in front of a server, to take it down or lose its answers.
+pub struct Proxy {
+    pub port: u16,
+    mode: std::sync::Arc<std::sync::Mutex<ProxyMode>>,
+}
+
+impl Proxy {
+    pub fn start(target: &str) -> Self {
+        let target = target.trim_start_matches("http://").to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mode = std::sync::Arc::new(std::sync::Mutex::new(ProxyMode::Forward));
+        let shared = mode.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let now = *shared.lock().unwrap();
+                let target = target.clone();
+                std::thread::spawn(move || relay(client, &target, now));
+            }
+        });
+        Self { port, mode }
+    }
+
+    pub fn set(&self, mode: ProxyMode) {
+        *self.mode.lock().unwrap() = mode;
+    }
+
+    /// The Url of the server org `org` through this proxy.
+    pub fn org_url(&self, org: &str) -> String {
+        format!("http://127.0.0.1:{}/rest/v1/orgs/{org}", self.port)
+    }
+}
+
+fn relay(client: std::net::TcpStream, target: &str, mode: ProxyMode) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if mode == ProxyMode::Down {
+        return;
+    }
+    let Ok(server) = std::net::TcpStream::connect(target) else {
+        return;
+    };
+    // Only the answers to batch writes are lost; signing in goes through.
+    let lose = std::sync::Arc::new(AtomicBool::new(false));
+    let flag = lose.clone();
+    let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16384];
+        loop {
+            match c_read.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let chunk = &buf[..n];
+                    if mode == ProxyMode::DropResponse && chunk.windows(6).any(|w| w == b"/batch") {
+                        flag.store(true, Ordering::SeqCst);
+                    }
+                    if s_write.write_all(chunk).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = s_write.shutdown(std::net::Shutdown::Write);
+    });
+    let (mut s_read, mut c_write) = (server, client);
+    let mut buf = [0u8; 16384];
+    loop {
+        match s_read.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(_) if lose.load(Ordering::SeqCst) => break,
+            Ok(n) => {
+                if c_write.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = c_write.shutdown(std::net::Shutdown::Both);
+}
