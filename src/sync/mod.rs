@@ -42,7 +42,13 @@ pub fn provider_for(
 ) -> Result<Box<dyn Provider>, JobError> {
     let password = Sealer::new(&state.settings.secret_key)
         .open(&connection.password_enc)
-        .map_err(|e| JobError::fatal("credentials_unreadable", e.detail()))?;
+        .map_err(|_| {
+            JobError::fatal(
+                "credentials_unreadable",
+                "the connection's password cannot be opened with this process's ORGSYNC_SECRET_KEY; \
+                 every process on one database must share the key",
+            )
+        })?;
     Ok(providers::connect(ProviderConfig {
         provider_id: connection.provider.clone(),
         url: connection.url.clone(),

@@ -321,3 +321,94 @@ async fn a_sync_killed_mid_way_resumes_and_ends_equal_postgres() {
         killed_mid_sync_resumes(observer).await;
     }
 }
+
+/// A client process killed during an upload: no transaction lost, none applied twice.
+async fn killed_mid_upload_loses_nothing(observer: TestApp) {
+    let server = TestApp::sqlite().await;
+    let url = server_org(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = env_for(&observer.db_url);
+    env.push(("ORGSYNC_SYNC_BATCH", "25".to_owned()));
+    let mut first = Process::start(&env, dir.path()).await;
+    crate::support::connect(&observer, "client", &url, json!({"WriteOffline": true})).await;
+    let n = 1500;
+    let ops = (0..n)
+        .map(|i| account_op(&format!("up-{i:05}"), &format!("Up {i}"), 0))
+        .collect();
+    write_batch(&observer, "client", ops).await;
+    let before = server.get("/rest/v1/orgs/contoso").send().await.json()["Version"]
+        .as_i64()
+        .unwrap();
+    let id = observer
+        .post("/rest/v1/sync/client/SyncAsync")
+        .send()
+        .await
+        .json()["JobId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = observer
+            .get("/rest/v1/sync/client/transactions?Status=Processed&Limit=1000")
+            .send()
+            .await
+            .json()["Transactions"]
+            .as_array()
+            .unwrap()
+            .len();
+        if done > 0 {
+            assert!(
+                done < 1000,
+                "the upload finished before it could be interrupted"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing was delivered"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.kill();
+    let _second = Process::start(&env, dir.path()).await;
+    let job = observer
+        .wait_job(&id, &["Completed", "CompletedWithErrors", "Failed"], 120)
+        .await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert_eq!(job["Tries"], 2);
+    let after = server.get("/rest/v1/orgs/contoso").send().await.json()["Version"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(after - before, n, "each transaction applied exactly once");
+    let server_ids = digest(&server, "contoso", "account").await;
+    assert_eq!(
+        server_ids.keys().filter(|k| k.starts_with("up-")).count() as i64,
+        n
+    );
+    let pending = observer
+        .get("/rest/v1/sync/client/transactions?Status=Pending")
+        .send()
+        .await
+        .json();
+    assert!(pending["Transactions"].as_array().unwrap().is_empty());
+    assert_eq!(digest(&observer, "client", "account").await, server_ids);
+}
+
+#[actix_web::test]
+async fn an_upload_killed_mid_way_loses_nothing_and_applies_nothing_twice_sqlite() {
+    killed_mid_upload_loses_nothing(TestApp::sqlite_with(shared_keys).await).await;
+}
+
+#[actix_web::test]
+async fn an_upload_killed_mid_way_loses_nothing_and_applies_nothing_twice_postgres() {
+    if let Some(observer) = TestApp::postgres_with(shared_keys).await {
+        killed_mid_upload_loses_nothing(observer).await;
+    }
+}
+
+/// An in-process app that runs no jobs and seals credentials with the processes' key.
+fn shared_keys(s: &mut orgsync::config::Settings) {
+    s.workers = 0;
+    s.secret_key = Secret::new(SECRET_KEY.as_bytes().to_vec()).unwrap();
+}
