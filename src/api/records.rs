@@ -50,6 +50,10 @@ pub struct Record {
     /// Attribute values by logical name.
     #[schema(value_type = Object)]
     pub attributes: Box<RawValue>,
+    /// On a client org: the server's version of the record when it was last exchanged (it
+    /// equals the server record's `Version` while neither side changed it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_version: Option<i64>,
     /// On a connected client org: what became of the write's transaction to the server.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub transaction: Option<TransactionReceipt>,
@@ -64,6 +68,7 @@ impl Record {
             version: row.version,
             created_on: micros_to_datetime(row.created_on),
             modified_on: micros_to_datetime(row.modified_on),
+            server_version: row.server_version,
             transaction: None,
         })
     }

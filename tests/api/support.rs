@@ -552,7 +552,9 @@ pub fn tarpit(port: u16) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     stop
 }
 
-/// Every live record of `entity` in `org`: id → attributes (an order-independent digest).
+/// Every live record of `entity` in `org`: id → its server version and attributes (an
+/// order-independent digest). A server record's version is its `Version`; a client record's
+/// is the server version it holds (`ServerVersion`), so both sides' digests compare.
 pub async fn digest(
     app: &TestApp,
     org: &str,
