@@ -26,6 +26,8 @@ pub struct Metrics {
     pub jobs: Family<JobLabels, Gauge>,
     /// Job runs that ended, by kind and outcome.
     pub job_runs: Family<JobRunLabels, Counter>,
+    /// Client transactions by status, read from the database at each scrape (queue depth: Pending).
+    pub transactions: Family<JobLabels, Gauge>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -68,6 +70,12 @@ impl Default for Metrics {
             "Job runs that ended, by kind and outcome",
             job_runs.clone(),
         );
+        let transactions = Family::<JobLabels, Gauge>::default();
+        registry.register(
+            "transactions",
+            "Client transactions by status (queue depth: Pending)",
+            transactions.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             requests,
@@ -75,6 +83,7 @@ impl Default for Metrics {
             records_written,
             jobs,
             job_runs,
+            transactions,
         }
     }
 }

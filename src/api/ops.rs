@@ -81,6 +81,20 @@ async fn metrics(
             })
             .set(n);
     }
+    let counts = state.db.run(crate::db::transactions::counts).await?;
+    for status in ["Pending", "Processed", "Error", "Archived"] {
+        let n = counts
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n);
+        state
+            .metrics
+            .transactions
+            .get_or_create(&crate::metrics::JobLabels {
+                status: status.to_owned(),
+            })
+            .set(n);
+    }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render()))

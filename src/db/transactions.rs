@@ -676,6 +676,14 @@ pub fn with_open_changes(
     Ok(out)
 }
 
+/// Transactions of every org by status, for the metrics.
+pub fn counts(conn: &mut DbConn) -> Result<Vec<(String, i64)>, ApiError> {
+    Ok(transactions::table
+        .group_by(transactions::status)
+        .select((transactions::status, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
 /// How many transactions wait to be delivered (queue depth).
 pub fn pending_count(conn: &mut DbConn, org_id: i64) -> Result<i64, ApiError> {
     Ok(transactions::table

@@ -16,6 +16,7 @@ both_backends! {
         assert!(text.contains("orgsync_http_requests_total{method=\"POST\",status=\"201\"}"), "{text}");
         assert!(text.contains("orgsync_http_request_duration_seconds_bucket"));
         assert!(text.contains("orgsync_jobs{status=\"Queued\"} 0"), "{text}");
+        assert!(text.contains("orgsync_transactions{status=\"Pending\"} 0"), "{text}");
     }
 
     async fn swagger_ui_and_the_openapi_document_are_served(app) {
