@@ -168,6 +168,8 @@ pub trait Provider: Send + Sync {
     async fn metadata(&self) -> Result<Vec<EntityDef>, ProviderError>;
     /// A page of the server's changes.
     async fn changes(&self, query: &ChangesQuery) -> Result<RemoteChanges, ProviderError>;
+    /// How many live records of `entity` the server holds (for progress); `None` when unknown.
+    async fn count(&self, entity: &str) -> Result<Option<u64>, ProviderError>;
     /// One record as the server has it now; `None` when the server has no such record.
     async fn record(&self, entity: &str, id: &str) -> Result<Option<RemoteRecord>, ProviderError>;
     /// Writes a batch once: a retry with the same key applies nothing twice.

@@ -223,6 +223,16 @@ impl Provider for OrgsyncProvider {
         self.token(true).await.map(|_| ())
     }
 
+    async fn count(&self, entity: &str) -> Result<Option<u64>, ProviderError> {
+        let usage: Value = self
+            .call(Method::GET, self.org_url("/usage"), None, None)
+            .await?;
+        Ok(usage["Entities"]
+            .as_array()
+            .and_then(|all| all.iter().find(|e| e["Entity"] == entity))
+            .map_or(Some(0), |e| e["Records"].as_u64()))
+    }
+
     async fn metadata(&self) -> Result<Vec<EntityDef>, ProviderError> {
         let meta: Metadata = self
             .call(Method::GET, self.org_url("/metadata"), None, None)

@@ -108,6 +108,13 @@ impl<'a> Download<'a> {
             self.start_full().await?;
         }
         let mut full = self.link.full_running;
+        let phase = format!("Download {}", self.entity());
+        let total = if full {
+            self.provider.count(self.entity()).await.ok().flatten()
+        } else {
+            None
+        };
+        let mut done: u64 = 0;
         loop {
             let since = if full {
                 self.link.full_token.clone()
@@ -141,7 +148,12 @@ impl<'a> Download<'a> {
             };
             self.ctx.checkpoint()?;
             let more = page.more;
+            done += page.changes.len() as u64;
             self.apply(page.changes, Some(page.next), full).await?;
+            let batch = if more { u64::from(query.limit) } else { 0 };
+            self.ctx
+                .progress(&phase, done, total.unwrap_or(done + batch).max(done))
+                .await?;
             if !more {
                 break;
             }

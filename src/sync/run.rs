@@ -85,22 +85,16 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
     }
     if direction != Direction::Outbound {
         let inbound: Vec<&LinkRow> = links.iter().filter(|l| l.inbound && wanted(l)).collect();
-        for (n, link) in inbound.iter().enumerate() {
+        for link in inbound {
             let Some(def) = defs.get(&link.entity) else {
                 continue;
             };
-            ctx.progress(
-                &format!("Download {}", link.entity),
-                n as u64,
-                inbound.len() as u64,
-            )
-            .await?;
             let mut download = Download::new(
                 ctx,
                 provider.as_ref(),
                 org_id,
                 def,
-                (*link).clone(),
+                link.clone(),
                 mode,
                 dry_run,
             )?;
