@@ -168,6 +168,7 @@ pub fn apply_locked(
     let org_id = org.id;
     let now = now_micros();
     let mut version = org.last_version;
+    let existed: std::collections::HashSet<(String, String)> = current.keys().cloned().collect();
     let mut changed: HashMap<(String, String), RecordRow> = HashMap::new();
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
@@ -184,7 +185,7 @@ pub fn apply_locked(
     }
     if !changed.is_empty() {
         let rows: Vec<RecordRow> = changed.into_values().collect();
-        upsert_rows(conn, &rows)?;
+        upsert_rows(conn, &rows, &existed)?;
         orgs::set_last_version(conn, org_id, version)?;
     }
     Ok(results)
@@ -330,37 +331,55 @@ pub fn load_many<'a>(
     Ok(found)
 }
 
-/// Writes whole rows, inserting new ones and replacing existing ones: on PostgreSQL a chunk
-/// per statement; on SQLite, whose diesel backend has no multi-row upsert, one cached
-/// prepared statement per row, which in one transaction costs about the same.
-pub fn upsert_rows(conn: &mut DbConn, rows: &[RecordRow]) -> Result<(), ApiError> {
-    macro_rules! upsert {
-        ($c:expr, $values:expr) => {
-            diesel::insert_into(records::table)
-                .values($values)
-                .on_conflict((records::org_id, records::entity, records::id))
-                .do_update()
-                .set((
-                    records::version.eq(excluded(records::version)),
-                    records::created_version.eq(excluded(records::created_version)),
-                    records::created_on.eq(excluded(records::created_on)),
-                    records::modified_on.eq(excluded(records::modified_on)),
-                    records::deleted.eq(excluded(records::deleted)),
-                    records::attributes.eq(excluded(records::attributes)),
-                    records::server_version.eq(excluded(records::server_version)),
-                ))
-                .execute($c)
-        };
-    }
+/// Writes whole rows, inserting new ones and replacing existing ones (`existed` holds the keys
+/// already stored). On PostgreSQL a multi-row upsert per chunk; on SQLite, whose diesel
+/// backend neither batches nor caches an upsert, a plain INSERT or UPDATE per row: both are
+/// prepared once and reused, which inside one transaction is about as fast as a multi-row write.
+pub fn upsert_rows(
+    conn: &mut DbConn,
+    rows: &[RecordRow],
+    existed: &std::collections::HashSet<(String, String)>,
+) -> Result<(), ApiError> {
     match conn {
         DbConn::Pg(c) => {
             for chunk in rows.chunks(CHUNK) {
-                upsert!(c, chunk)?;
+                diesel::insert_into(records::table)
+                    .values(chunk)
+                    .on_conflict((records::org_id, records::entity, records::id))
+                    .do_update()
+                    .set((
+                        records::version.eq(excluded(records::version)),
+                        records::created_version.eq(excluded(records::created_version)),
+                        records::created_on.eq(excluded(records::created_on)),
+                        records::modified_on.eq(excluded(records::modified_on)),
+                        records::deleted.eq(excluded(records::deleted)),
+                        records::attributes.eq(excluded(records::attributes)),
+                        records::server_version.eq(excluded(records::server_version)),
+                    ))
+                    .execute(c)?;
             }
         }
         DbConn::Sqlite(c) => {
             for row in rows {
-                upsert!(c, row)?;
+                if existed.contains(&(row.entity.clone(), row.id.clone())) {
+                    diesel::update(records::table.find((
+                        row.org_id,
+                        row.entity.as_str(),
+                        row.id.as_str(),
+                    )))
+                    .set((
+                        records::version.eq(row.version),
+                        records::created_version.eq(row.created_version),
+                        records::created_on.eq(row.created_on),
+                        records::modified_on.eq(row.modified_on),
+                        records::deleted.eq(row.deleted),
+                        records::attributes.eq(&row.attributes),
+                        records::server_version.eq(row.server_version),
+                    ))
+                    .execute(c)?;
+                } else {
+                    diesel::insert_into(records::table).values(row).execute(c)?;
+                }
             }
         }
     }

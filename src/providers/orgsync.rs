@@ -7,6 +7,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sha2::Digest;
 use tokio::sync::Mutex;
 
 use super::{ChangesQuery, Provider, ProviderConfig, ProviderError, RemoteChanges, RemoteRecord};
@@ -14,6 +15,11 @@ use crate::api::auth::TokenResponse;
 use crate::api::batch::{BatchOperation, BatchResponse, BatchResult};
 use crate::domain::metadata::EntityDef;
 use crate::domain::names::OrgName;
+
+/// Tokens of the process, by sign-in (base, org, user and a hash of the password).
+static TOKENS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, (String, Instant)>>,
+> = std::sync::LazyLock::new(Default::default);
 
 /// Renew a token this long before it expires.
 const RENEW_MARGIN: Duration = Duration::from_secs(60);
@@ -99,12 +105,30 @@ impl OrgsyncProvider {
         format!("{}/rest/v1/orgs/{}{rest}", self.base, self.org)
     }
 
-    /// A valid token, fetched or renewed when it is missing or about to expire.
+    /// The key of this provider's sign-in in the process-wide token cache.
+    fn cache_key(&self) -> String {
+        let secret = hex::encode(sha2::Sha256::digest(self.password.as_bytes()));
+        format!("{}\n{}\n{}\n{secret}", self.base, self.org, self.user_name)
+    }
+
+    /// A valid token, fetched or renewed when it is missing or about to expire. Tokens are
+    /// shared by every job of the process that signs in the same way, so a sync does not pay
+    /// for a sign-in (a password hash check on the server) each time.
     async fn token(&self, renew: bool) -> Result<String, ProviderError> {
         let mut held = self.token.lock().await;
-        if let Some((token, until)) = held.as_ref() {
-            if !renew && Instant::now() < *until {
-                return Ok(token.clone());
+        if !renew {
+            if let Some((token, until)) = held.as_ref() {
+                if Instant::now() < *until {
+                    return Ok(token.clone());
+                }
+            }
+            let shared = TOKENS
+                .lock()
+                .ok()
+                .and_then(|t| t.get(&self.cache_key()).cloned());
+            if let Some((token, until)) = shared.filter(|(_, until)| Instant::now() < *until) {
+                *held = Some((token.clone(), until));
+                return Ok(token);
             }
         }
         let body = json!({"Org": self.org, "UserName": self.user_name, "Password": self.password});
@@ -129,7 +153,11 @@ impl OrgsyncProvider {
             _ => return Err(failure(res).await),
         };
         let lifetime = Duration::from_secs(token.expires_in).saturating_sub(RENEW_MARGIN);
-        *held = Some((token.access_token.clone(), Instant::now() + lifetime));
+        let until = Instant::now() + lifetime;
+        *held = Some((token.access_token.clone(), until));
+        if let Ok(mut shared) = TOKENS.lock() {
+            shared.insert(self.cache_key(), (token.access_token.clone(), until));
+        }
         Ok(token.access_token)
     }
 

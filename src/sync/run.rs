@@ -32,8 +32,8 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
     }
     let mode = SyncMode::parse(&connection.sync_mode).unwrap_or_default();
     let dry_run = request.dry_run.unwrap_or(false);
+    // Signed in on its first call (a token of the process is reused).
     let provider = super::provider_for(&ctx.state, &connection)?;
-    provider.authenticate().await?;
     let org_id = org.id;
     let (defs, links) = ctx
         .state
@@ -141,21 +141,24 @@ async fn report_quota(
     org_id: i64,
     summary: &mut Summary,
 ) -> Result<(), JobError> {
-    let (org, counts) = ctx
+    // Counting every record costs; only an org with quotas needs it.
+    let quotas = ctx
         .state
         .db
-        .run(move |conn| {
-            let org = orgs::by_id(conn, org_id)?;
-            Ok((org, records::counts(conn, org_id)?))
-        })
-        .await?;
-    let Some(quotas) = org
-        .quotas
+        .run(move |conn| orgs::by_id(conn, org_id))
+        .await?
+        .quotas;
+    let Some(quotas) = quotas
         .as_deref()
         .and_then(|q| serde_json::from_str::<crate::api::orgs::Quotas>(q).ok())
     else {
         return Ok(());
     };
+    let counts = ctx
+        .state
+        .db
+        .run(move |conn| records::counts(conn, org_id))
+        .await?;
     let per_entity = quotas.entities.unwrap_or_default();
     let mut log = Vec::new();
     for (entity, n) in &counts {
