@@ -544,42 +544,49 @@ fn settle_collapsed(conn: &mut DbConn, ids: &[String]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Marks the transactions of one operation delivered, and keeps the server's new version of
-/// the record as the base of the next client write (without a new client version: nothing
-/// changed on the client).
-pub fn settle_processed(
+/// One delivered operation: its transactions, its record and the server's new version of it.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub ids: Vec<String>,
+    pub entity: String,
+    pub record_id: String,
+    pub server_version: Option<i64>,
+}
+
+/// Marks the transactions of every delivered operation processed and keeps each record's new
+/// server version, in the caller's write transaction.
+pub fn settle_delivered(
     conn: &mut DbConn,
     org_id: i64,
-    ids: &[String],
-    server_version: Option<i64>,
+    delivered: &[Delivered],
 ) -> Result<(), ApiError> {
-    let Some(first) = ids.first() else {
-        return Ok(());
-    };
-    let Some(tx) = get(conn, org_id, first)? else {
-        return Ok(());
-    };
-    diesel::update(
-        transactions::table
-            .filter(transactions::id.eq_any(ids))
-            .filter(transactions::status.ne(TxStatus::Processed.as_str())),
-    )
-    .set((
-        transactions::status.eq(TxStatus::Processed.as_str()),
-        transactions::batch_key.eq(None::<String>),
-        transactions::error.eq(None::<String>),
-        transactions::processed_on.eq(now_micros()),
-    ))
-    .execute(conn)?;
-    if let Some(v) = server_version {
+    let now = now_micros();
+    let ids: Vec<&String> = delivered.iter().flat_map(|d| &d.ids).collect();
+    for chunk in ids.chunks(500) {
         diesel::update(
-            records_t::table
-                .filter(records_t::org_id.eq(org_id))
-                .filter(records_t::entity.eq(&tx.entity))
-                .filter(records_t::id.eq(&tx.record_id)),
+            transactions::table
+                .filter(transactions::id.eq_any(chunk))
+                .filter(transactions::status.ne(TxStatus::Processed.as_str())),
         )
-        .set(records_t::server_version.eq(v))
+        .set((
+            transactions::status.eq(TxStatus::Processed.as_str()),
+            transactions::batch_key.eq(None::<String>),
+            transactions::error.eq(None::<String>),
+            transactions::processed_on.eq(now),
+        ))
         .execute(conn)?;
+    }
+    for d in delivered {
+        if let Some(v) = d.server_version {
+            diesel::update(
+                records_t::table
+                    .filter(records_t::org_id.eq(org_id))
+                    .filter(records_t::entity.eq(&d.entity))
+                    .filter(records_t::id.eq(&d.record_id)),
+            )
+            .set(records_t::server_version.eq(v))
+            .execute(conn)?;
+        }
     }
     Ok(())
 }

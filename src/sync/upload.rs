@@ -114,6 +114,8 @@ impl Upload<'_> {
         Ok(out)
     }
 
+    /// Records the server's answers: every delivered or refused operation in one database
+    /// transaction, then the conflicts one by one (they may read the server's record).
     async fn settle(
         &self,
         batch: &Batch,
@@ -121,48 +123,57 @@ impl Upload<'_> {
         results: Vec<BatchResult>,
         out: &mut Uploaded,
     ) -> Result<(), JobError> {
+        let mut delivered: Vec<tx::Delivered> = Vec::new();
+        let mut refused: Vec<(Vec<String>, String, String)> = Vec::new();
+        let mut conflicts = Vec::new();
         for (i, (ids, op)) in batch.members.iter().zip(operations).enumerate() {
             let result = results.get(i);
             let status = result.map_or(500, |r| r.status);
             let entry = out.summary.entry(op.entity.clone()).or_default();
-            let (org_id, members) = (self.org_id, ids.clone());
-            match status {
-                200..=299 => {
-                    let version = result.and_then(|r| r.version);
-                    self.state
-                        .db
-                        .run(move |conn| tx::settle_processed(conn, org_id, &members, version))
-                        .await?;
-                    entry.uploaded += 1;
-                    out.delivered.extend(ids.iter().cloned());
-                }
-                404 if op.op == crate::api::batch::BatchOp::Delete => {
-                    // Already gone on the server: the delete is done.
-                    self.state
-                        .db
-                        .run(move |conn| tx::settle_processed(conn, org_id, &members, None))
-                        .await?;
-                    entry.uploaded += 1;
-                    out.delivered.extend(ids.iter().cloned());
-                }
-                412 => {
-                    entry.conflicts += 1;
-                    if self.conflict(ids, op, out).await? {
-                        out.summary.entry(op.entity.clone()).or_default().failed += 1;
+            let gone = status == 404 && op.op == crate::api::batch::BatchOp::Delete;
+            if (200..300).contains(&status) || gone {
+                // A delete of a record already gone on the server is done too.
+                delivered.push(tx::Delivered {
+                    ids: ids.clone(),
+                    entity: op.entity.clone(),
+                    record_id: op.id.clone(),
+                    server_version: if gone {
+                        None
+                    } else {
+                        result.and_then(|r| r.version)
+                    },
+                });
+                entry.uploaded += 1;
+                out.delivered.extend(ids.iter().cloned());
+            } else if status == 412 {
+                entry.conflicts += 1;
+                conflicts.push((ids, op));
+            } else {
+                let (code, message) = result.and_then(|r| r.error.as_ref()).map_or(
+                    ("server_rejected".to_owned(), format!("status {status}")),
+                    |p| (p.code.clone(), p.detail.clone()),
+                );
+                refused.push((ids.clone(), code, message));
+                entry.failed += 1;
+                out.failed.extend(ids.iter().cloned());
+            }
+        }
+        let org_id = self.org_id;
+        self.state
+            .db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    tx::settle_delivered(conn, org_id, &delivered)?;
+                    for (ids, code, message) in &refused {
+                        tx::settle_error(conn, ids, code, message, false)?;
                     }
-                }
-                _ => {
-                    let (code, message) = result.and_then(|r| r.error.as_ref()).map_or(
-                        ("server_rejected".to_owned(), format!("status {status}")),
-                        |p| (p.code.clone(), p.detail.clone()),
-                    );
-                    self.state
-                        .db
-                        .run(move |conn| tx::settle_error(conn, &members, &code, &message, false))
-                        .await?;
-                    entry.failed += 1;
-                    out.failed.extend(ids.iter().cloned());
-                }
+                    Ok(())
+                })
+            })
+            .await?;
+        for (ids, op) in conflicts {
+            if self.conflict(ids, op, out).await? {
+                out.summary.entry(op.entity.clone()).or_default().failed += 1;
             }
         }
         Ok(())
