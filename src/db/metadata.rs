@@ -59,25 +59,23 @@ pub fn put_entity(conn: &mut DbConn, org_id: i64, def: &EntityDef) -> Result<boo
 /// Defines or redefines an entity inside the caller's write transaction; true when it is new.
 pub fn store_entity(conn: &mut DbConn, org_id: i64, def: &EntityDef) -> Result<bool, ApiError> {
     let definition = serde_json::to_string(def).map_err(ApiError::internal)?;
-    {
-        let updated = diesel::update(
-            entities::table
-                .filter(entities::org_id.eq(org_id))
-                .filter(entities::name.eq(def.name.as_str())),
-        )
-        .set(entities::definition.eq(&definition))
-        .execute(conn)?;
-        if updated == 0 {
-            diesel::insert_into(entities::table)
-                .values((
-                    entities::org_id.eq(org_id),
-                    entities::name.eq(def.name.as_str()),
-                    entities::definition.eq(&definition),
-                ))
-                .execute(conn)?;
-        }
-        Ok(updated == 0)
+    let updated = diesel::update(
+        entities::table
+            .filter(entities::org_id.eq(org_id))
+            .filter(entities::name.eq(def.name.as_str())),
+    )
+    .set(entities::definition.eq(&definition))
+    .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(entities::table)
+            .values((
+                entities::org_id.eq(org_id),
+                entities::name.eq(def.name.as_str()),
+                entities::definition.eq(&definition),
+            ))
+            .execute(conn)?;
     }
+    Ok(updated == 0)
 }
 
 /// Drops an entity and its records in its own transaction; false when it was not defined.
@@ -94,22 +92,20 @@ pub fn drop_entity(conn: &mut DbConn, org_id: i64, name: &str) -> Result<bool, A
 
 /// Drops an entity and its records inside the caller's write transaction.
 pub fn remove_entity(conn: &mut DbConn, org_id: i64, name: &str) -> Result<bool, ApiError> {
-    {
-        let gone = diesel::delete(
-            entities::table
-                .filter(entities::org_id.eq(org_id))
-                .filter(entities::name.eq(name)),
-        )
-        .execute(conn)?;
-        if gone == 0 {
-            return Ok(false);
-        }
-        diesel::delete(
-            records::table
-                .filter(records::org_id.eq(org_id))
-                .filter(records::entity.eq(name)),
-        )
-        .execute(conn)?;
-        Ok(true)
+    let gone = diesel::delete(
+        entities::table
+            .filter(entities::org_id.eq(org_id))
+            .filter(entities::name.eq(name)),
+    )
+    .execute(conn)?;
+    if gone == 0 {
+        return Ok(false);
     }
+    diesel::delete(
+        records::table
+            .filter(records::org_id.eq(org_id))
+            .filter(records::entity.eq(name)),
+    )
+    .execute(conn)?;
+    Ok(true)
 }
