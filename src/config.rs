@@ -71,6 +71,8 @@ pub struct Settings {
     /// Whether this process enqueues the periodic syncs of `SyncInterval`.
     pub scheduler: bool,
     pub tombstone_retention: Duration,
+    /// How long finished jobs (with their logs) and settled client transactions are kept.
+    pub job_retention: Duration,
     pub log_format: LogFormat,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
@@ -154,6 +156,10 @@ impl Settings {
                 }
             },
             db_pool_size: u32::try_from(parse_num("ORGSYNC_DB_POOL_SIZE", 16)?).unwrap_or(16),
+            job_retention: parse_duration(
+                "ORGSYNC_JOB_RETENTION",
+                Duration::from_secs(30 * 86_400),
+            )?,
             tombstone_retention: parse_duration(
                 "ORGSYNC_TOMBSTONE_RETENTION",
                 Duration::from_secs(30 * 86_400),
@@ -184,6 +190,7 @@ impl Settings {
             sync_batch: 2000,
             scheduler: true,
             tombstone_retention: Duration::from_secs(30 * 86_400),
+            job_retention: Duration::from_secs(30 * 86_400),
             log_format: LogFormat::Text,
             body_limit: 16 * 1024 * 1024,
             token_ttl: Duration::from_secs(3600),

@@ -133,8 +133,30 @@ pub fn spawn_maintenance(state: AppState) {
             if let Err(e) = purge_tombstones(&state).await {
                 tracing::warn!(error = %e, "purging tombstones failed");
             }
+            if let Err(e) = purge_jobs(&state).await {
+                tracing::warn!(error = %e, "purging old jobs failed");
+            }
         }
     });
+}
+
+/// Removes finished jobs (with their logs) and delivered or archived client transactions
+/// older than the job retention; gives how many jobs went.
+pub async fn purge_jobs(state: &AppState) -> Result<usize, ApiError> {
+    let retention = i64::try_from(state.settings.job_retention.as_micros()).unwrap_or(i64::MAX);
+    let cutoff = db::now_micros().saturating_sub(retention);
+    let purged = state
+        .db
+        .run(move |conn| {
+            let jobs = db::jobs::purge(conn, cutoff)?;
+            db::transactions::purge(conn, cutoff)?;
+            Ok(jobs)
+        })
+        .await?;
+    if purged > 0 {
+        tracing::info!(purged, "purged finished jobs past the retention");
+    }
+    Ok(purged)
 }
 
 /// Removes tombstones older than the configured retention; gives how many went.

@@ -373,6 +373,29 @@ pub fn cancel(conn: &mut DbConn, id: &str) -> Result<JobRow, ApiError> {
     })
 }
 
+/// Deletes finished jobs that ended before `cutoff_micros` (their logs go with them); gives
+/// how many.
+pub fn purge(conn: &mut DbConn, cutoff_micros: i64) -> Result<usize, ApiError> {
+    let finished = [
+        JobStatus::Completed.as_str(),
+        JobStatus::CompletedWithErrors.as_str(),
+        JobStatus::Failed.as_str(),
+        JobStatus::Cancelled.as_str(),
+    ];
+    write_tx(conn, |conn| {
+        let old: Vec<String> = jobs::table
+            .filter(jobs::status.eq_any(finished))
+            .filter(jobs::finished_on.lt(cutoff_micros))
+            .select(jobs::id)
+            .load(conn)?;
+        for chunk in old.chunks(500) {
+            diesel::delete(job_log::table.filter(job_log::job_id.eq_any(chunk))).execute(conn)?;
+            diesel::delete(jobs::table.filter(jobs::id.eq_any(chunk))).execute(conn)?;
+        }
+        Ok(old.len())
+    })
+}
+
 /// Counts by status, for the metrics.
 pub fn counts(conn: &mut DbConn) -> Result<Vec<(String, i64)>, ApiError> {
     Ok(jobs::table

@@ -683,6 +683,33 @@ pub fn with_open_changes(
     Ok(out)
 }
 
+/// Deletes delivered and archived transactions settled before `cutoff_micros`, and the stored
+/// batches no unsettled transaction still needs.
+pub fn purge(conn: &mut DbConn, cutoff_micros: i64) -> Result<usize, ApiError> {
+    super::write_tx(conn, |conn| {
+        let gone = diesel::delete(
+            transactions::table
+                .filter(
+                    transactions::status
+                        .eq_any([TxStatus::Processed.as_str(), TxStatus::Archived.as_str()]),
+                )
+                .filter(transactions::created_on.lt(cutoff_micros))
+                .filter(transactions::batch_key.is_null()),
+        )
+        .execute(conn)?;
+        let needed = transactions::table
+            .filter(transactions::batch_key.is_not_null())
+            .select(transactions::batch_key.assume_not_null());
+        diesel::delete(
+            transaction_batches::table
+                .filter(transaction_batches::created_on.lt(cutoff_micros))
+                .filter(transaction_batches::key.ne_all(needed)),
+        )
+        .execute(conn)?;
+        Ok(gone)
+    })
+}
+
 /// Transactions of every org by status, for the metrics.
 pub fn counts(conn: &mut DbConn) -> Result<Vec<(String, i64)>, ApiError> {
     Ok(transactions::table

@@ -140,6 +140,25 @@ both_backends! {
         let reset = app.post(&format!("/rest/v1/jobs/{}/ResetTries", job["JobId"].as_str().unwrap())).send().await.expect(StatusCode::OK).json();
         assert_eq!(reset["Tries"], 0);
         assert_eq!(reset["Status"], "Failed");
+        // Finished jobs and their logs go after the job retention; running ones never do.
+        let id = job["JobId"].as_str().unwrap().to_owned();
+        assert_eq!(orgsync::purge_jobs(&app.state).await.unwrap(), 0, "a fresh job is kept");
+        {
+            use diesel::prelude::*;
+            use orgsync::db::schema::jobs;
+            let mut conn = app.state.db.get().unwrap();
+            let old = orgsync::db::now_micros() - 40 * 86_400_000_000;
+            diesel::update(jobs::table.find(&id)).set(jobs::finished_on.eq(old)).execute(&mut *conn).unwrap();
+        }
+        assert_eq!(orgsync::purge_jobs(&app.state).await.unwrap(), 1);
+        app.get(&format!("/rest/v1/jobs/{id}")).send().await.problem(StatusCode::NOT_FOUND, "job_not_found");
+        let left: i64 = {
+            use diesel::prelude::*;
+            use orgsync::db::schema::job_log;
+            let mut conn = app.state.db.get().unwrap();
+            job_log::table.filter(job_log::job_id.eq(&id)).count().get_result(&mut *conn).unwrap()
+        };
+        assert_eq!(left, 0, "its log went with it");
     }
 
     async fn an_unreachable_server_is_retried_then_run_when_back(app) {

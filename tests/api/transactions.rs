@@ -81,6 +81,16 @@ both_backends! {
         assert_eq!(transactions(&app, "").await.len(), 6);
         let one = app.get(&format!("/rest/v1/sync/client/transactions/{}", all[0]["TransactionId"].as_str().unwrap())).send().await.expect(StatusCode::OK).json();
         assert_eq!(one["Status"], "Processed");
+        // Delivered transactions go after the job retention.
+        {
+            use diesel::prelude::*;
+            use orgsync::db::schema::transactions;
+            let mut conn = app.state.db.get().unwrap();
+            let old = orgsync::db::now_micros() - 40 * 86_400_000_000;
+            diesel::update(transactions::table).set(transactions::created_on.eq(old)).execute(&mut *conn).unwrap();
+        }
+        orgsync::purge_jobs(&app.state).await.unwrap();
+        assert!(transactions(&app, "").await.is_empty());
     }
 
     async fn immediate_mode_delivers_before_the_answer(app) {
