@@ -15,7 +15,7 @@ use crate::domain::names::RecordId;
 use crate::domain::record::check_required;
 use crate::error::ApiError;
 
-#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = records)]
 pub struct RecordRow {
     pub org_id: i64,
@@ -317,27 +317,12 @@ pub fn load_many<'a>(
     let mut found = HashMap::with_capacity(by_entity.values().map(Vec::len).sum());
     for (entity, ids) in by_entity {
         for chunk in ids.chunks(CHUNK) {
-            let rows: Vec<RecordRow> = match conn {
-                // A join on the ids makes PostgreSQL look each one up in the primary key, even
-                // on a table it has no statistics for yet (a new org filling up), where an
-                // `id = ANY(…)` filter was planned as a scan of the whole entity.
-                DbConn::Pg(c) => diesel::sql_query(
-                    "SELECT r.org_id, r.entity, r.id, r.version, r.created_version, r.created_on, \
-                     r.modified_on, r.deleted, r.attributes, r.server_version \
-                     FROM unnest($3) AS k(id) JOIN records r \
-                     ON r.org_id = $1 AND r.entity = $2 AND r.id = k.id",
-                )
-                .bind::<diesel::sql_types::BigInt, _>(org_id)
-                .bind::<diesel::sql_types::Text, _>(entity)
-                .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(chunk)
-                .load(c)?,
-                DbConn::Sqlite(c) => records::table
-                    .filter(records::org_id.eq(org_id))
-                    .filter(records::entity.eq(entity))
-                    .filter(records::id.eq_any(chunk))
-                    .select(RecordRow::as_select())
-                    .load(c)?,
-            };
+            let rows: Vec<RecordRow> = records::table
+                .filter(records::org_id.eq(org_id))
+                .filter(records::entity.eq(entity))
+                .filter(records::id.eq_any(chunk))
+                .select(RecordRow::as_select())
+                .load(conn)?;
             for row in rows {
                 found.insert((row.entity.clone(), row.id.clone()), row);
             }
