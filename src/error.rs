@@ -261,6 +261,13 @@ impl From<crate::domain::filter::FilterError> for ApiError {
     }
 }
 
+impl From<crate::providers::ProviderError> for ApiError {
+    /// A server org that failed a call made for this request: 502 with the provider's code.
+    fn from(e: crate::providers::ProviderError) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, e.code(), e.to_string())
+    }
+}
+
 /// The code a bare framework error response gets.
 fn code_for_status(status: StatusCode) -> &'static str {
     match status.as_u16() {

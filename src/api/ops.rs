@@ -5,7 +5,6 @@ use utoipa::OpenApi;
 
 use super::body::Reply;
 use super::Status;
-use crate::auth::JwtKeys;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -46,26 +45,10 @@ async fn readyz(state: web::Data<AppState>) -> Result<Reply<Status>, ApiError> {
     (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
 ))]
 #[get("/metrics")]
-async fn metrics(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    keys: web::Data<JwtKeys>,
-) -> Result<HttpResponse, ApiError> {
+async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let loopback = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
     if !loopback {
-        let header = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let token = header
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "metrics are open on loopback only; elsewhere they need a provider token",
-                )
-            })?;
-        keys.verify(token)?
-            .require_role(&[crate::auth::Role::Provider])?;
+        crate::auth::authenticate(&req)?.require_role(&[crate::auth::Role::Provider])?;
     }
     let counts = state.db.run(crate::db::jobs::counts).await?;
     for status in crate::jobs::JobStatus::ALL {

@@ -511,8 +511,7 @@ async fn resolve_conflict(
                 .run(move |conn| {
                     write_tx(conn, |conn| {
                         let ids = chain_of(conn)?;
-                        tx::settle_conflict(conn, &ids, "Server", false)?;
-                        tx::set_archived_resolved(conn, &ids)?;
+                        tx::set_archived_resolved(conn, &ids, "Server")?;
                         tx::close_conflict(conn, &cid, "Server")
                     })
                 })

@@ -210,7 +210,8 @@ impl FromRequest for Principal {
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
+/// The caller of a request, from its bearer token (what the [`Principal`] extractor gives).
+pub fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let keys = req
         .app_data::<web::Data<JwtKeys>>()
         .ok_or_else(|| ApiError::internal("JwtKeys missing from app data"))?;

@@ -234,6 +234,16 @@ pub fn heartbeat(
     Ok((n == 1, cancel))
 }
 
+/// True when a cancel was asked for, or `worker` no longer holds the job.
+pub fn must_stop(conn: &mut DbConn, id: &str, worker: &str) -> Result<bool, ApiError> {
+    let row: Option<(bool, Option<String>)> = jobs::table
+        .find(id)
+        .select((jobs::cancel_requested, jobs::lease_owner))
+        .first(conn)
+        .optional()?;
+    Ok(row.is_none_or(|(cancel, owner)| cancel || owner.as_deref() != Some(worker)))
+}
+
 pub fn set_progress(
     conn: &mut DbConn,
     id: &str,

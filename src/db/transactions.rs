@@ -366,6 +366,30 @@ pub fn claim(
     max_ops: usize,
     only: Option<&[String]>,
 ) -> Result<Option<Batch>, ApiError> {
+    // Chains that collapsed leave room: look again until a batch or nothing is left.
+    loop {
+        match claim_once(conn, org_id, max_ops, only)? {
+            Claimed::Batch(b) => return Ok(Some(b)),
+            Claimed::Collapsed => continue,
+            Claimed::Nothing => return Ok(None),
+        }
+    }
+}
+
+enum Claimed {
+    Batch(Batch),
+    /// Every chain read was created and deleted before delivery: settled, nothing to send.
+    Collapsed,
+    /// Nothing pending, or all of it waits behind an error.
+    Nothing,
+}
+
+fn claim_once(
+    conn: &mut DbConn,
+    org_id: i64,
+    max_ops: usize,
+    only: Option<&[String]>,
+) -> Result<Claimed, ApiError> {
     let mut q = transactions::table
         .filter(transactions::org_id.eq(org_id))
         .filter(transactions::status.eq(TxStatus::Pending.as_str()))
@@ -379,7 +403,7 @@ pub fn claim(
     }
     let pending: Vec<TxRow> = q.load(conn)?;
     if pending.is_empty() {
-        return Ok(None);
+        return Ok(Claimed::Nothing);
     }
     // Records with an earlier transaction in error wait behind it.
     let blocked: Vec<(String, String, i64)> = transactions::table
@@ -424,12 +448,11 @@ pub fn claim(
         }
     }
     if operations.is_empty() {
-        // Nothing to send: every chain waits behind an error, or collapsed (then look again).
-        return if order.is_empty() {
-            Ok(None)
+        return Ok(if order.is_empty() {
+            Claimed::Nothing
         } else {
-            claim(conn, org_id, max_ops, only)
-        };
+            Claimed::Collapsed
+        });
     }
     let body = serde_json::json!({ "Operations": operations });
     diesel::insert_into(transaction_batches::table)
@@ -449,7 +472,7 @@ pub fn claim(
             transactions::tries.eq(transactions::tries + 1),
         ))
         .execute(conn)?;
-    Ok(Some(Batch {
+    Ok(Claimed::Batch(Batch {
         key: batch_key,
         body,
         members,
@@ -648,11 +671,17 @@ pub fn settle_conflict(
 }
 
 /// Transactions settled by taking the server's side of a conflict: archived, never delivered.
-pub fn set_archived_resolved(conn: &mut DbConn, ids: &[String]) -> Result<(), ApiError> {
+pub fn set_archived_resolved(
+    conn: &mut DbConn,
+    ids: &[String],
+    resolution: &str,
+) -> Result<(), ApiError> {
     diesel::update(transactions::table.filter(transactions::id.eq_any(ids)))
         .set((
             transactions::status.eq(TxStatus::Archived.as_str()),
             transactions::error.eq(None::<String>),
+            transactions::batch_key.eq(None::<String>),
+            transactions::resolution.eq(resolution),
         ))
         .execute(conn)?;
     Ok(())

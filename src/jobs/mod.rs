@@ -94,6 +94,23 @@ pub struct EntitySummary {
     pub first_ids: Option<BTreeMap<String, Vec<String>>>,
 }
 
+impl EntitySummary {
+    /// Adds another part of the job's work on the same entity (the upload's to the download's).
+    pub fn absorb(&mut self, other: EntitySummary) {
+        self.uploaded += other.uploaded;
+        self.created += other.created;
+        self.updated += other.updated;
+        self.deleted += other.deleted;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        self.conflicts += other.conflicts;
+        self.over_quota |= other.over_quota;
+        if other.first_ids.is_some() {
+            self.first_ids = other.first_ids;
+        }
+    }
+}
+
 /// Per entity, what a job did.
 pub type Summary = BTreeMap<String, EntitySummary>;
 

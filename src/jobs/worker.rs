@@ -60,9 +60,18 @@ impl JobContext {
     }
 
     /// Called at each batch boundary: stops the job when a cancel was asked for or the lease
-    /// was lost.
-    pub fn checkpoint(&self) -> Result<(), JobError> {
-        if self.stop.load(Ordering::Relaxed) {
+    /// was lost. It reads the job's row, so a cancel is seen at the next boundary, not only
+    /// at the next heartbeat.
+    pub async fn checkpoint(&self) -> Result<(), JobError> {
+        let (id, worker) = (self.job.id.clone(), self.worker.clone());
+        let stop = self.stop.load(Ordering::Relaxed)
+            || self
+                .state
+                .db
+                .run(move |conn| jobs::must_stop(conn, &id, &worker))
+                .await?;
+        if stop {
+            self.stop.store(true, Ordering::Relaxed);
             Err(JobError::fatal(
                 "cancelled",
                 "the job was cancelled or lost its lease",

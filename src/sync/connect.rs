@@ -20,13 +20,13 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
         ),
     )
     .await?;
-    ctx.checkpoint()?;
+    ctx.checkpoint().await?;
 
     ctx.progress("Metadata", 1, 3).await?;
     let server = provider.metadata().await?;
     let selected = super::select(&connection, &server)?;
     let filters = super::check_filters(&connection, &server)?;
-    ctx.checkpoint()?;
+    ctx.checkpoint().await?;
 
     ctx.progress("Apply", 2, 3).await?;
     let mut log = Vec::new();

@@ -146,7 +146,7 @@ impl<'a> Download<'a> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            self.ctx.checkpoint()?;
+            self.ctx.checkpoint().await?;
             let more = page.more;
             done += page.changes.len() as u64;
             self.apply(page.changes, Some(page.next), full).await?;
@@ -254,7 +254,7 @@ impl<'a> Download<'a> {
                     attributes: None,
                 })
                 .collect();
-            self.ctx.checkpoint()?;
+            self.ctx.checkpoint().await?;
             self.apply(changes, None, false).await?;
         }
         Ok(())
@@ -329,7 +329,7 @@ impl<'a> Download<'a> {
                 };
                 changes.push(change);
             }
-            self.ctx.checkpoint()?;
+            self.ctx.checkpoint().await?;
             self.apply(changes, None, false).await?;
         }
         Ok(())

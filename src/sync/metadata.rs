@@ -101,7 +101,7 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
     // The filters must still fit the new metadata before anything changes.
     let new_metadata: Vec<EntityDef> = wanted.iter().map(|d| (*d).clone()).collect();
     let filters = super::check_filters(&connection, &new_metadata)?;
-    ctx.checkpoint()?;
+    ctx.checkpoint().await?;
 
     ctx.progress("Apply", 1, 2).await?;
     let changed = steps.len();

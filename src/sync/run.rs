@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::download::Download;
 use super::request::{Direction, SyncRequest};
-use super::upload::{merge, Upload};
+use super::upload::Upload;
 use crate::db::connections::{self, LinkRow};
 use crate::db::{metadata, now_micros, orgs, records, transactions};
 use crate::domain::metadata::EntityDef;
@@ -69,7 +69,7 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
             .await?;
         } else {
             let uploaded = Upload::new(&ctx.state, provider.as_ref(), org_id, &connection, None)
-                .run(|| ctx.checkpoint())
+                .run(Some(ctx))
                 .await?;
             ctx.info(
                 "Upload",
@@ -80,7 +80,9 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
                 ),
             )
             .await?;
-            merge(&mut summary, uploaded.summary);
+            for (entity, part) in uploaded.summary {
+                summary.entry(entity).or_default().absorb(part);
+            }
         }
     }
     if direction != Direction::Outbound {
@@ -102,13 +104,10 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
                 Some(ids) => download.items(ids).await?,
                 None => download.run(request.full.unwrap_or(false)).await?,
             }
-            let downloaded = download.into_summary();
-            let entry = summary.entry(link.entity.clone()).or_default();
-            let uploaded = (entry.uploaded, entry.failed, entry.conflicts);
-            *entry = downloaded;
-            entry.uploaded += uploaded.0;
-            entry.failed += uploaded.1;
-            entry.conflicts += uploaded.2;
+            summary
+                .entry(link.entity.clone())
+                .or_default()
+                .absorb(download.into_summary());
         }
     }
     if !dry_run {

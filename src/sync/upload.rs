@@ -16,8 +16,8 @@ use crate::domain::names::RecordId;
 use crate::domain::record::{normalize, Source};
 use crate::domain::setup::ConflictPolicy;
 use crate::error::ApiError;
-use crate::jobs::{EntitySummary, JobError, Summary};
-use crate::providers::{Provider, ProviderError};
+use crate::jobs::{JobError, Summary};
+use crate::providers::Provider;
 use crate::AppState;
 
 /// Most operations per batch sent to the server (fewer when `ORGSYNC_SYNC_BATCH` says so).
@@ -58,12 +58,12 @@ impl Upload<'_> {
         }
     }
 
-    /// Sends batches until nothing is left to send. `between` runs at each batch boundary (a
-    /// job's cancel check). Stops at the first batch the server could not take, leaving it
-    /// to be sent again as it was.
+    /// Sends batches until nothing is left to send, checking the `job`'s cancel at each batch
+    /// boundary. Stops at the first batch the server could not take, leaving it to be sent
+    /// again as it was.
     pub async fn run(
         &self,
-        mut between: impl FnMut() -> Result<(), JobError>,
+        job: Option<&crate::jobs::worker::JobContext>,
     ) -> Result<Uploaded, JobError> {
         let mut out = Uploaded::default();
         let mut rounds = 0;
@@ -72,7 +72,9 @@ impl Upload<'_> {
             if rounds > 100_000 {
                 return Err(JobError::fatal("upload_loop", "the upload did not settle"));
             }
-            between()?;
+            if let Some(ctx) = job {
+                ctx.checkpoint().await?;
+            }
             let (org_id, only) = (self.org_id, self.only.clone());
             let max_ops = (self.state.settings.sync_batch as usize).min(MAX_BATCH_OPS);
             let batch = self
@@ -291,26 +293,6 @@ pub async fn refresh(
         .await
 }
 
-impl From<ProviderError> for ApiError {
-    fn from(e: ProviderError) -> Self {
-        ApiError::new(
-            actix_web::http::StatusCode::BAD_GATEWAY,
-            e.code(),
-            e.to_string(),
-        )
-    }
-}
-
-/// Adds an upload's counts into a job summary.
-pub fn merge(into: &mut Summary, from: Summary) {
-    for (entity, s) in from {
-        let e: &mut EntitySummary = into.entry(entity).or_default();
-        e.uploaded += s.uploaded;
-        e.failed += s.failed;
-        e.conflicts += s.conflicts;
-    }
-}
-
 /// What became of one client write's transaction, told in the write's answer.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
@@ -343,7 +325,7 @@ pub async fn deliver_now(
         match crate::sync::provider_for(state, c) {
             Ok(provider) => {
                 let upload = Upload::new(state, provider.as_ref(), org_id, c, Some(ids.clone()));
-                if let Err(e) = upload.run(|| Ok(())).await {
+                if let Err(e) = upload.run(None).await {
                     note = Some(format!("{}: {}", e.code, e.message));
                 }
             }

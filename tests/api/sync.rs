@@ -257,3 +257,55 @@ both_backends! {
         assert_eq!(digest(&app, "client", "account").await, digest(&server, "contoso", "account").await);
     }
 }
+
+/// A running sync asked to cancel stops at its next batch boundary: part of the records came,
+/// the job ends Cancelled, and what landed is consistent (each batch whole).
+async fn a_running_sync_stops_at_a_batch_boundary(app: TestApp) {
+    let (_server, url) = seeded_server(1500).await;
+    connect(&app, "client", &url, json!({})).await;
+    let id = app
+        .post("/rest/v1/sync/client/SyncAsync")
+        .send()
+        .await
+        .expect(StatusCode::ACCEPTED)
+        .json()["JobId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    loop {
+        let job = app.get(&format!("/rest/v1/jobs/{id}")).send().await.json();
+        if job["Progress"]["Done"].as_i64().unwrap_or(0) > 0 {
+            break;
+        }
+        assert_eq!(
+            job["Status"].as_str().map(|s| s == "Completed"),
+            Some(false),
+            "finished before the cancel: {job}"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    app.post(&format!("/rest/v1/jobs/{id}/Cancel"))
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    let job = app
+        .wait_job(&id, &["Cancelled", "Completed", "Failed"], 60)
+        .await;
+    assert_eq!(job["Status"], "Cancelled", "{job}");
+    let held = digest(&app, "client", "account").await.len();
+    assert!(held > 0 && held < 1500, "stopped part-way: {held}");
+    assert_eq!(held % 10, 0, "whole batches only: {held}");
+}
+
+#[actix_web::test]
+async fn a_running_sync_stops_at_a_batch_boundary_sqlite() {
+    a_running_sync_stops_at_a_batch_boundary(TestApp::sqlite_with(|s| s.sync_batch = 10).await)
+        .await;
+}
+
+#[actix_web::test]
+async fn a_running_sync_stops_at_a_batch_boundary_postgres() {
+    if let Some(app) = TestApp::postgres_with(|s| s.sync_batch = 10).await {
+        a_running_sync_stops_at_a_batch_boundary(app).await;
+    }
+}
