@@ -8,9 +8,34 @@ use std::time::Duration;
 use base64::Engine;
 use rand::RngCore;
 
-use crate::db::Backend;
-
 pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Which database a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Postgres(String),
+    /// The SQLite file (or `:memory:`).
+    Sqlite(PathBuf),
+}
+
+impl Backend {
+    /// `postgres://…` / `postgresql://…` or `sqlite://path` / `sqlite:path` / a bare path.
+    pub fn from_url(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() || path.contains("://") {
+            return Err(format!(
+                "database URL '{url}' is neither postgres://… nor sqlite://PATH"
+            ));
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+}
 
 /// Bytes that must never be printed or logged.
 #[derive(Clone)]

@@ -6,9 +6,13 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use sha2::{Digest, Sha256};
 
 use crate::config::Secret;
-use crate::error::ApiError;
 
 const NONCE_LEN: usize = 24;
+
+/// Why a credential could not be sealed or opened (never what it holds).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SealError(&'static str);
 
 /// Seals and opens small secrets. The stored form is base64 of nonce ‖ ciphertext.
 pub struct Sealer {
@@ -23,35 +27,35 @@ impl Sealer {
         }
     }
 
-    pub fn seal(&self, plain: &str) -> Result<String, ApiError> {
+    pub fn seal(&self, plain: &str) -> Result<String, SealError> {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let sealed = self
             .cipher
             .encrypt(&nonce, plain.as_bytes())
-            .map_err(|_| ApiError::internal("sealing a credential failed"))?;
+            .map_err(|_| SealError("sealing a credential failed"))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&sealed);
         Ok(base64::engine::general_purpose::STANDARD.encode(out))
     }
 
     /// Fails when the text was sealed under another key or was tampered with.
-    pub fn open(&self, stored: &str) -> Result<String, ApiError> {
+    pub fn open(&self, stored: &str) -> Result<String, SealError> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(stored)
-            .map_err(|_| ApiError::internal("a sealed credential is not base64"))?;
+            .map_err(|_| SealError("a sealed credential is not base64"))?;
         if bytes.len() < NONCE_LEN {
-            return Err(ApiError::internal("a sealed credential is too short"));
+            return Err(SealError("a sealed credential is too short"));
         }
         let (nonce, sealed) = bytes.split_at(NONCE_LEN);
         let plain = self
             .cipher
             .decrypt(XNonce::from_slice(nonce), sealed)
             .map_err(|_| {
-                ApiError::internal(
+                SealError(
                     "a sealed credential cannot be opened with the configured ORGSYNC_SECRET_KEY",
                 )
             })?;
-        String::from_utf8(plain).map_err(|_| ApiError::internal("a sealed credential is not UTF-8"))
+        String::from_utf8(plain).map_err(|_| SealError("a sealed credential is not UTF-8"))
     }
 }
 

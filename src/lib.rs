@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod providers;
 pub mod sync;
 pub mod telemetry;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,9 +31,10 @@ use crate::api::body::BodyLimit;
 use crate::api::Routes;
 use crate::auth::JwtKeys;
 use crate::config::Settings;
-use crate::db::Db;
+use crate::db::{Db, DbResult};
 use crate::error::ApiError;
 use crate::metrics::{Metrics, RequestLabels};
+use crate::sync::Engine;
 
 /// Everything a request handler may need, shared by all workers.
 #[derive(Clone)]
@@ -41,18 +43,31 @@ pub struct AppState {
     pub db: Db,
     pub jwt: Arc<JwtKeys>,
     pub metrics: Arc<Metrics>,
+    /// The engine the handlers call, over the same database, settings and metrics.
+    pub engine: Engine,
 }
 
 impl AppState {
     /// Opens the database (applying migrations) and prepares the keys.
     pub fn new(settings: Settings) -> Result<Self, String> {
         let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
+        let settings = Arc::new(settings);
+        let metrics = Arc::new(Metrics::default());
         Ok(Self {
             jwt: Arc::new(JwtKeys::new(&settings.jwt_secret)),
-            settings: Arc::new(settings),
+            engine: Engine::new(db.clone(), settings.clone(), metrics.clone()),
+            settings,
             db,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
         })
+    }
+
+    /// Starts the background work of the process: job workers, the scheduler of periodic
+    /// syncs, and the hourly purge of tombstones and old jobs.
+    pub fn spawn_background(&self) {
+        jobs::worker::spawn_workers(self.engine.clone());
+        jobs::scheduler::spawn_scheduler(self.engine.clone());
+        spawn_maintenance(self.clone());
     }
 }
 
@@ -77,19 +92,23 @@ pub fn create_app(
         .app_data(web::Data::new(Routes::from_openapi()))
         .app_data(web::PayloadConfig::new(body_limit.0))
         .app_data(web::QueryConfig::default().error_handler(|e, _| {
-            ApiError::bad_request(
-                "invalid_query",
+            ApiError::new(
+                error::Code::InvalidQuery,
                 format!("the query string is not valid: {e}"),
             )
             .into()
         }))
         .app_data(web::PathConfig::default().error_handler(|e, _| {
-            ApiError::not_found("route_not_found", format!("the path is not valid: {e}")).into()
+            ApiError::new(
+                error::Code::RouteNotFound,
+                format!("the path is not valid: {e}"),
+            )
+            .into()
         }))
         .configure(api::configure)
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api::openapi()))
         .default_service(web::to(api::no_route))
-        .wrap(from_fn(error::problem_middleware))
+        .wrap(from_fn(api::problem::problem_middleware))
         .wrap(from_fn(count_requests))
         .wrap(TracingLogger::default())
 }
@@ -125,16 +144,16 @@ async fn count_requests(
 }
 
 /// Purges tombstones past the retention now and then, for as long as the process runs.
-pub fn spawn_maintenance(state: AppState) {
+fn spawn_maintenance(state: AppState) {
     actix_web::rt::spawn(async move {
         let mut tick = actix_web::rt::time::interval(Duration::from_secs(3600));
         loop {
             tick.tick().await;
             if let Err(e) = purge_tombstones(&state).await {
-                tracing::warn!(error = %e, "purging tombstones failed");
+                tracing::warn!(error = %e.chain(), "purging tombstones failed");
             }
             if let Err(e) = purge_jobs(&state).await {
-                tracing::warn!(error = %e, "purging old jobs failed");
+                tracing::warn!(error = %e.chain(), "purging old jobs failed");
             }
         }
     });
@@ -142,7 +161,7 @@ pub fn spawn_maintenance(state: AppState) {
 
 /// Removes finished jobs (with their logs) and delivered or archived client transactions
 /// older than the job retention; gives how many jobs went.
-pub async fn purge_jobs(state: &AppState) -> Result<usize, ApiError> {
+pub async fn purge_jobs(state: &AppState) -> DbResult<usize> {
     let retention = i64::try_from(state.settings.job_retention.as_micros()).unwrap_or(i64::MAX);
     let cutoff = db::now_micros().saturating_sub(retention);
     let purged = state
@@ -150,7 +169,7 @@ pub async fn purge_jobs(state: &AppState) -> Result<usize, ApiError> {
         .run(move |conn| {
             let jobs = db::jobs::purge(conn, cutoff)?;
             db::transactions::purge(conn, cutoff)?;
-            Ok(jobs)
+            Ok::<_, db::DbError>(jobs)
         })
         .await?;
     if purged > 0 {
@@ -160,7 +179,7 @@ pub async fn purge_jobs(state: &AppState) -> Result<usize, ApiError> {
 }
 
 /// Removes tombstones older than the configured retention; gives how many went.
-pub async fn purge_tombstones(state: &AppState) -> Result<usize, ApiError> {
+pub async fn purge_tombstones(state: &AppState) -> DbResult<usize> {
     let retention =
         i64::try_from(state.settings.tombstone_retention.as_micros()).unwrap_or(i64::MAX);
     let cutoff = db::now_micros().saturating_sub(retention);

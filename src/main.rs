@@ -99,9 +99,7 @@ fn serve(settings: Settings) -> ExitCode {
         Err(e) => return fail(&e),
     };
     let result = actix_web::rt::System::new().block_on(async move {
-        orgsync::spawn_maintenance(state.clone());
-        orgsync::jobs::worker::spawn_workers(state.clone());
-        orgsync::jobs::scheduler::spawn_scheduler(state.clone());
+        state.spawn_background();
         let mut server = HttpServer::new(move || create_app(state.clone()));
         if let Some(n) = http_workers {
             server = server.workers(n.max(1));

@@ -1,14 +1,16 @@
 //! Tokens for org users, and the provider table.
 
 use actix_web::{get, post, web};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 use super::body::{Body, Reply};
-use crate::auth::{password, Principal, Role};
+use super::responses::Token;
+use crate::auth::{password, Principal};
 use crate::db::{orgs, users};
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Code, Problem};
 use crate::providers::{ProviderInfo, PROVIDERS};
+use crate::wire::auth::{TokenRequest, TokenResponse};
 use crate::AppState;
 
 #[derive(OpenApi)]
@@ -17,26 +19,6 @@ pub struct Doc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(token).service(providers);
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct TokenRequest {
-    #[schema(example = "contoso")]
-    pub org: String,
-    #[schema(example = "sync@contoso.example")]
-    pub user_name: String,
-    pub password: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "PascalCase")]
-pub struct TokenResponse {
-    pub access_token: String,
-    #[schema(example = "Bearer")]
-    pub token_type: String,
-    /// Seconds until the token expires.
-    pub expires_in: u64,
 }
 
 /// Exchanges an org user's name and password for a bearer token.
@@ -54,8 +36,7 @@ async fn token(
     body: Body<TokenRequest>,
 ) -> Result<Reply<TokenResponse>, ApiError> {
     let req = body.into_inner();
-    let org_name = req.org.clone();
-    let user_name = req.user_name.clone();
+    let (org_name, user_name) = (req.org.clone(), req.user_name.clone());
     let user = state
         .db
         .run(move |conn| match orgs::find(conn, &org_name)? {
@@ -63,6 +44,7 @@ async fn token(
             None => Ok(None),
         })
         .await?;
+    // A user that does not exist costs a hash check too, so the answer takes as long.
     let stored = user
         .as_ref()
         .map_or(password::dummy_hash().to_owned(), |u| {
@@ -74,17 +56,14 @@ async fn token(
         .map_err(ApiError::internal)?;
     let user = user.filter(|_| matches).ok_or_else(|| {
         ApiError::new(
-            actix_web::http::StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
+            Code::InvalidCredentials,
             "unknown org or user, or wrong password",
         )
     })?;
-    let role = Role::parse(&user.role)
-        .ok_or_else(|| ApiError::internal(format!("stored role '{}'", user.role)))?;
     let ttl = state.settings.token_ttl;
     let access_token = state
         .jwt
-        .issue(&user.user_name, role, Some(&req.org), ttl)?;
+        .issue(&user.user_name, user.role, Some(&req.org), ttl)?;
     Ok(Reply::ok(TokenResponse {
         access_token,
         token_type: "Bearer".to_owned(),
@@ -101,7 +80,7 @@ pub struct ProviderList {
 /// The backends a connection can reach.
 #[utoipa::path(tag = "Auth", security(("bearer" = [])), responses(
     (status = 200, content((ProviderList = "application/json"), (ProviderList = "application/xml"))),
-    (status = 401, body = Problem, content_type = "application/problem+json"),
+    Token,
 ))]
 #[get("/rest/v1/providers")]
 async fn providers(_who: Principal) -> Reply<ProviderList> {

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::xml;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 
 pub const JSON: &str = "application/json";
 pub const XML: &str = "application/xml";
@@ -93,8 +93,7 @@ pub fn request_format(req: &HttpRequest) -> Result<Format, ApiError> {
 
 fn unsupported(why: &str) -> ApiError {
     ApiError::new(
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
+        Code::UnsupportedMediaType,
         format!("{why}; send application/json or application/xml"),
     )
 }
@@ -171,8 +170,7 @@ async fn read(req: &HttpRequest, mut payload: Payload) -> Result<web::Bytes, Api
         .map_or(16 * 1024 * 1024, |l| l.0);
     let too_large = || {
         ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            Code::PayloadTooLarge,
             format!("the request body is larger than {limit} bytes"),
         )
     };
@@ -187,7 +185,7 @@ async fn read(req: &HttpRequest, mut payload: Payload) -> Result<web::Bytes, Api
     let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            ApiError::bad_request("malformed_body", format!("reading the body failed: {e}"))
+            ApiError::new(Code::MalformedBody, format!("reading the body failed: {e}"))
         })?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
@@ -204,22 +202,21 @@ pub fn decode<T: DeserializeOwned>(raw: &[u8], format: Format) -> Result<T, ApiE
         Format::Json => serde_json::from_slice(raw).map_err(|e| {
             use serde_json::error::Category;
             match e.classify() {
-                Category::Data => ApiError::unprocessable(
-                    "invalid_body",
+                Category::Data => ApiError::new(
+                    Code::InvalidBody,
                     format!("the JSON body does not fit: {e}"),
                 ),
-                _ => ApiError::bad_request(
-                    "malformed_body",
+                _ => ApiError::new(
+                    Code::MalformedBody,
                     format!("the JSON body is malformed: {e}"),
                 ),
             }
         }),
         Format::Xml => {
-            let root = xml::parse(raw, xml::DEFAULT_MAX_DEPTH).map_err(|e| {
-                ApiError::bad_request(e.code(), format!("the XML body is refused: {e}"))
-            })?;
+            let root = xml::parse(raw, xml::DEFAULT_MAX_DEPTH)
+                .map_err(|e| ApiError::new(e.code(), format!("the XML body is refused: {e}")))?;
             xml::from_element(&root).map_err(|e| {
-                ApiError::unprocessable("invalid_body", format!("the XML body does not fit: {e}"))
+                ApiError::new(Code::InvalidBody, format!("the XML body does not fit: {e}"))
                     .with("path", e.path)
             })
         }

@@ -1,23 +1,28 @@
 //! Jobs: list, read, log, and Run / ResetTries / Cancel.
 
+use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::body::Reply;
-use super::{encode_cursor, PageQuery};
+use super::responses::{AdminAction, ListQuery, Read, ReadQuery};
+use super::{invalid_cursor, split_page, PageQuery};
 use crate::auth::{Principal, Role};
 use crate::db::jobs::{self, JobFilter, JobRow, LogFilter, LogRow};
-use crate::db::micros_to_datetime;
+use crate::db::{micros_to_datetime, DbConn, DbResult, Json};
+use crate::domain::error::job_not_found;
+use crate::domain::jobs::{
+    EntitySummary, JobError, JobKind, JobStatus, LogLevel, Progress, Summary,
+};
 use crate::error::{ApiError, Problem};
-use crate::jobs::{JobError, JobKind, JobStatus, LogLevel, Progress, Summary};
 use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
     paths(list_jobs, get_job, job_log, run_job, reset_tries, cancel_job),
-    components(schemas(JobKind, JobStatus, LogLevel, Progress, JobError, crate::jobs::EntitySummary)),
+    components(schemas(JobKind, JobStatus, LogLevel, Progress, JobError, EntitySummary)),
     tags((name = "Jobs", description = "Background work and its log"))
 )]
 pub struct Doc;
@@ -36,7 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(rename_all = "PascalCase")]
 pub struct Job {
     pub job_id: String,
-    pub kind: String,
+    pub kind: JobKind,
     pub org: String,
     pub status: JobStatus,
     pub tries: i32,
@@ -52,6 +57,7 @@ pub struct Job {
     pub added_by: String,
     pub progress: Progress,
     /// Per entity: Created, Updated, Deleted, Skipped, Failed, Conflicts.
+    #[schema(value_type = std::collections::HashMap<String, EntitySummary>)]
     pub summary: Summary,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<JobError>,
@@ -61,17 +67,12 @@ pub struct Job {
 }
 
 impl Job {
-    pub fn from_row(row: JobRow) -> Result<Self, ApiError> {
-        let status = row.status();
-        Ok(Self {
-            progress: serde_json::from_str(&row.progress).map_err(ApiError::internal)?,
-            summary: serde_json::from_str(&row.summary).map_err(ApiError::internal)?,
-            error: row
-                .error
-                .as_deref()
-                .map(serde_json::from_str)
-                .transpose()
-                .map_err(ApiError::internal)?,
+    pub fn from_row(row: JobRow) -> Self {
+        let status = row.status;
+        Self {
+            progress: row.progress.into_inner(),
+            summary: row.summary.into_inner(),
+            error: row.error.map(Json::into_inner),
             next_try_on: (status == JobStatus::Queued).then(|| micros_to_datetime(row.run_after)),
             job_id: row.id,
             kind: row.kind,
@@ -84,7 +85,7 @@ impl Job {
             finished_on: row.finished_on.map(micros_to_datetime),
             added_by: row.added_by,
             cancel_requested: row.cancel_requested,
-        })
+        }
     }
 }
 
@@ -102,10 +103,25 @@ impl JobAccepted {
     pub fn of(row: &JobRow) -> Self {
         Self {
             job_id: row.id.clone(),
-            status: row.status(),
+            status: row.status,
             location: format!("/rest/v1/jobs/{}", row.id),
         }
     }
+}
+
+/// The answer to a call that started background work: 202 with its `Location`, or 200 when
+/// the job was already queued or running.
+pub fn accepted(job: &JobRow, new: bool) -> Reply<JobAccepted> {
+    let body = JobAccepted::of(job);
+    let location = body.location.clone();
+    let status = if new {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Reply::ok(body)
+        .status(status)
+        .header(header::LOCATION, location)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -133,9 +149,7 @@ pub struct JobQuery {
 #[utoipa::path(tag = "Jobs", security(("bearer" = [])), params(JobQuery),
     responses(
         (status = 200, content((JobList = "application/json"), (JobList = "application/xml"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        ListQuery,
     ))]
 #[get("/rest/v1/jobs")]
 async fn list_jobs(
@@ -169,17 +183,8 @@ async fn list_jobs(
         .db
         .run(move |conn| jobs::list(conn, &filter, limit + 1))
         .await?;
-    let more = rows.len() as i64 > limit;
-    let rows: Vec<JobRow> = rows.into_iter().take(limit as usize).collect();
-    let next = if more {
-        rows.last().map(|r| encode_cursor(&r.id))
-    } else {
-        None
-    };
-    let jobs = rows
-        .into_iter()
-        .map(Job::from_row)
-        .collect::<Result<_, _>>()?;
+    let (rows, next) = split_page(rows, limit, |r: &JobRow| r.id.clone());
+    let jobs = rows.into_iter().map(Job::from_row).collect();
     Ok(Reply::ok(JobList { jobs, next }))
 }
 
@@ -197,12 +202,11 @@ async fn visible(state: &AppState, who: &Principal, id: String) -> Result<JobRow
         .db
         .run({
             let id = id.clone();
-            move |conn| jobs::get(conn, &id)
+            move |conn| jobs::require(conn, &id)
         })
-        .await?
-        .ok_or_else(|| jobs::job_not_found(&id))?;
+        .await?;
     who.can_see(&job.org_name)
-        .map_err(|_| jobs::job_not_found(&id))?;
+        .map_err(|_| ApiError::from(job_not_found(&id)))?;
     Ok(job)
 }
 
@@ -210,8 +214,7 @@ async fn visible(state: &AppState, who: &Principal, id: String) -> Result<JobRow
 #[utoipa::path(tag = "Jobs", security(("bearer" = [])), params(JobPath),
     responses(
         (status = 200, content((Job = "application/json"), (Job = "application/xml"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Read,
     ))]
 #[get("/rest/v1/jobs/{id}")]
 async fn get_job(
@@ -220,14 +223,14 @@ async fn get_job(
     path: web::Path<JobPath>,
 ) -> Result<Reply<Job>, ApiError> {
     let job = visible(&state, &who, path.into_inner().id).await?;
-    Ok(Reply::ok(Job::from_row(job)?))
+    Ok(Reply::ok(Job::from_row(job)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct LogEntry {
     pub at: DateTime<Utc>,
-    pub level: String,
+    pub level: LogLevel,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -273,10 +276,7 @@ pub struct LogQuery {
 #[utoipa::path(tag = "Jobs", security(("bearer" = [])), params(JobPath, LogQuery),
     responses(
         (status = 200, content((JobLog = "application/json"), (JobLog = "application/xml"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        ReadQuery,
     ))]
 #[get("/rest/v1/jobs/{id}/log")]
 async fn job_log(
@@ -296,10 +296,7 @@ async fn job_log(
         .after()?
         .map(|a| a.parse::<i64>())
         .transpose()
-        .map_err(|_| {
-            ApiError::unprocessable("invalid_cursor", "Cursor is not one this service gave")
-                .with("field", "Cursor")
-        })?;
+        .map_err(|_| invalid_cursor())?;
     let filter = LogFilter {
         level: query.level,
         entity: query.entity,
@@ -310,13 +307,7 @@ async fn job_log(
         .db
         .run(move |conn| jobs::log(conn, &job.id, &filter, limit + 1))
         .await?;
-    let more = rows.len() as i64 > limit;
-    let rows: Vec<LogRow> = rows.into_iter().take(limit as usize).collect();
-    let next = if more {
-        rows.last().map(|r| encode_cursor(&r.id.to_string()))
-    } else {
-        None
-    };
+    let (rows, next) = split_page(rows, limit, |r: &LogRow| r.id.to_string());
     Ok(Reply::ok(JobLog {
         entries: rows.into_iter().map(LogEntry::from).collect(),
         next,
@@ -327,22 +318,20 @@ async fn act(
     who: Principal,
     state: web::Data<AppState>,
     id: String,
-    action: fn(&mut crate::db::DbConn, &str) -> Result<JobRow, ApiError>,
+    action: fn(&mut DbConn, &str) -> DbResult<JobRow>,
 ) -> Result<Reply<Job>, ApiError> {
     let job = visible(&state, &who, id).await?;
     who.require_role(&[Role::Provider, Role::OrgAdmin])?;
     let row = state.db.run(move |conn| action(conn, &job.id)).await?;
-    Ok(Reply::ok(Job::from_row(row)?))
+    Ok(Reply::ok(Job::from_row(row)))
 }
 
 /// Makes a queued, failed or cancelled job runnable now.
 #[utoipa::path(tag = "Jobs", security(("bearer" = [])), params(JobPath),
     responses(
         (status = 200, content((Job = "application/json"), (Job = "application/xml"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The job is running or done"),
+        AdminAction,
     ))]
 #[post("/rest/v1/jobs/{id}/Run")]
 async fn run_job(
@@ -357,9 +346,7 @@ async fn run_job(
 #[utoipa::path(tag = "Jobs", security(("bearer" = [])), params(JobPath),
     responses(
         (status = 200, content((Job = "application/json"), (Job = "application/xml"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        AdminAction,
     ))]
 #[post("/rest/v1/jobs/{id}/ResetTries")]
 async fn reset_tries(
@@ -374,10 +361,8 @@ async fn reset_tries(
 #[utoipa::path(tag = "Jobs", security(("bearer" = [])), params(JobPath),
     responses(
         (status = 200, content((Job = "application/json"), (Job = "application/xml"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The job is already done"),
+        AdminAction,
     ))]
 #[post("/rest/v1/jobs/{id}/Cancel")]
 async fn cancel_job(

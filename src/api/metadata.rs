@@ -6,12 +6,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use super::body::{Body, Reply};
+use super::responses::{AdminAction, AdminWrite, Read};
 use super::{EntityPath, OrgPath};
 use crate::auth::{Principal, Role};
 use crate::db::{connections, metadata, orgs, DbConn};
+use crate::domain::error::entity_not_found;
 use crate::domain::metadata::{EntityDef, EntityDefinitionInput};
 use crate::domain::names::LogicalName;
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Code, Problem};
 use crate::AppState;
 
 #[derive(OpenApi)]
@@ -40,8 +42,8 @@ pub struct Metadata {
 fn unmanaged(conn: &mut DbConn, name: &str) -> Result<orgs::OrgRow, ApiError> {
     let org = orgs::require(conn, name)?;
     if connections::get(conn, org.id)?.is_some() {
-        return Err(ApiError::conflict(
-            "metadata_managed_by_server",
+        return Err(ApiError::new(
+            Code::MetadataManagedByServer,
             format!("'{name}' is a connected client org: its metadata comes from the server (UpdateMetadataAsync)"),
         ));
     }
@@ -52,8 +54,7 @@ fn unmanaged(conn: &mut DbConn, name: &str) -> Result<orgs::OrgRow, ApiError> {
 #[utoipa::path(tag = "Metadata", security(("bearer" = [])), params(OrgPath),
     responses(
         (status = 200, content((Metadata = "application/json"), (Metadata = "application/xml"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Read,
     ))]
 #[get("/rest/v1/orgs/{org}/metadata")]
 async fn get_metadata(
@@ -67,7 +68,7 @@ async fn get_metadata(
         .db
         .run(move |conn| {
             let org = orgs::require(conn, &name)?;
-            Ok((org.metadata_version, metadata::entities(conn, org.id)?))
+            Ok::<_, ApiError>((org.metadata_version, metadata::entities(conn, org.id)?))
         })
         .await?;
     Ok(Reply::ok(Metadata { version, entities }))
@@ -80,13 +81,8 @@ async fn get_metadata(
     responses(
         (status = 200, content((EntityDef = "application/json"), (EntityDef = "application/xml")), description = "Redefined"),
         (status = 201, content((EntityDef = "application/json"), (EntityDef = "application/xml")), description = "Defined"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "metadata_managed_by_server: the org is a connected client org"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        AdminWrite,
     ))]
 #[put("/rest/v1/orgs/{org}/metadata/entities/{entity}")]
 async fn put_entity(
@@ -97,9 +93,9 @@ async fn put_entity(
 ) -> Result<Reply<EntityDef>, ApiError> {
     who.require(&path.org, &[Role::Provider, Role::OrgAdmin])?;
     let EntityPath { org, entity } = path.into_inner();
-    let name = LogicalName::parse(entity).map_err(|e| ApiError::from(e).with("field", "entity"))?;
+    let name = LogicalName::parse(entity).map_err(|e| ApiError::from(e).field("entity"))?;
     let def = body.into_inner().into_entity(name).map_err(|e| {
-        let err = ApiError::unprocessable("invalid_definition", e.message);
+        let err = ApiError::new(Code::InvalidDefinition, e.message);
         match e.attribute {
             Some(a) => err.with("attribute", a),
             None => err,
@@ -110,7 +106,7 @@ async fn put_entity(
         .db
         .run(move |conn| {
             let org = unmanaged(conn, &org)?;
-            metadata::put_entity(conn, org.id, &stored)
+            Ok::<_, ApiError>(metadata::put_entity(conn, org.id, &stored)?)
         })
         .await?;
     let reply = Reply::ok(def);
@@ -125,10 +121,8 @@ async fn put_entity(
 #[utoipa::path(tag = "Metadata", security(("bearer" = [])), params(EntityPath),
     responses(
         (status = 204, description = "Dropped"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "metadata_managed_by_server: the org is a connected client org"),
+        AdminAction,
     ))]
 #[delete("/rest/v1/orgs/{org}/metadata/entities/{entity}")]
 async fn delete_entity(
@@ -143,12 +137,12 @@ async fn delete_entity(
         .db
         .run(move |conn| {
             let org = unmanaged(conn, &org)?;
-            metadata::drop_entity(conn, org.id, &name)
+            Ok::<_, ApiError>(metadata::drop_entity(conn, org.id, &name)?)
         })
         .await?;
     if dropped {
         Ok(HttpResponse::NoContent().finish())
     } else {
-        Err(metadata::entity_not_found(&entity))
+        Err(entity_not_found(&entity).into())
     }
 }

@@ -4,11 +4,16 @@ pub mod auth;
 pub mod batch;
 pub mod body;
 pub mod changes;
+pub mod conflicts;
+pub mod connection;
 pub mod jobs;
+pub mod links;
 pub mod metadata;
 pub mod ops;
 pub mod orgs;
+pub mod problem;
 pub mod records;
+pub mod responses;
 pub mod sync;
 pub mod transactions;
 pub mod xml;
@@ -19,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Code, Problem};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -62,9 +67,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(records::Doc::openapi());
     doc.merge(batch::Doc::openapi());
     doc.merge(changes::Doc::openapi());
+    doc.merge(connection::Doc::openapi());
     doc.merge(sync::Doc::openapi());
+    doc.merge(links::Doc::openapi());
     doc.merge(jobs::Doc::openapi());
     doc.merge(transactions::Doc::openapi());
+    doc.merge(conflicts::Doc::openapi());
     doc
 }
 
@@ -83,9 +91,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     records::configure(cfg);
     batch::configure(cfg);
     changes::configure(cfg);
+    connection::configure(cfg);
     sync::configure(cfg);
+    links::configure(cfg);
     jobs::configure(cfg);
     transactions::configure(cfg);
+    conflicts::configure(cfg);
 }
 
 /// The route table of the contract, used to tell a wrong method (405) from an unknown path.
@@ -139,15 +150,15 @@ pub async fn no_route(
         .flat_map(|(_, m)| m)
         .collect();
     if allowed.is_empty() {
-        return Err(ApiError::not_found(
-            "route_not_found",
+        return Err(ApiError::new(
+            Code::RouteNotFound,
             format!("no route {} {path}", req.method()),
         ));
     }
     let names: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
-    Err(ApiError::new(
+    Err(ApiError::with_status(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        Code::MethodNotAllowed,
         format!(
             "{} is not allowed on {path}; use {}",
             req.method(),
@@ -200,11 +211,11 @@ impl PageQuery {
         match self.limit {
             None => Ok(100),
             Some(n @ 1..=1000) => Ok(i64::from(n)),
-            Some(n) => Err(ApiError::unprocessable(
-                "invalid_limit",
+            Some(n) => Err(ApiError::new(
+                Code::InvalidLimit,
                 format!("Limit must be 1 to 1000, not {n}"),
             )
-            .with("field", "Limit")),
+            .field("Limit")),
         }
     }
 
@@ -219,11 +230,30 @@ impl PageQuery {
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .map(Some)
-            .ok_or_else(|| {
-                ApiError::unprocessable("invalid_cursor", "Cursor is not one this service gave")
-                    .with("field", "Cursor")
-            })
+            .ok_or_else(invalid_cursor)
     }
+}
+
+pub fn invalid_cursor() -> ApiError {
+    ApiError::new(Code::InvalidCursor, "Cursor is not one this service gave").field("Cursor")
+}
+
+/// One page of `rows` read with one row past the page (`limit + 1`): the page, and the
+/// cursor of the next one when there is more.
+pub fn split_page<R>(
+    mut rows: Vec<R>,
+    limit: i64,
+    key: impl Fn(&R) -> String,
+) -> (Vec<R>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next = if more {
+        rows.last().map(|r| encode_cursor(&key(r)))
+    } else {
+        None
+    };
+    (rows, next)
 }
 
 pub fn encode_cursor(position: &str) -> String {

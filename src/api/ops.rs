@@ -5,7 +5,9 @@ use utoipa::OpenApi;
 
 use super::body::Reply;
 use super::Status;
-use crate::error::ApiError;
+use crate::domain::jobs::JobStatus;
+use crate::domain::transaction::TxStatus;
+use crate::error::{ApiError, Code};
 use crate::AppState;
 
 #[derive(OpenApi)]
@@ -32,7 +34,11 @@ async fn healthz() -> Reply<Status> {
 ))]
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> Result<Reply<Status>, ApiError> {
-    state.db.ready().await?;
+    state
+        .db
+        .ready()
+        .await
+        .map_err(|e| ApiError::new(Code::Unavailable, e.to_string()))?;
     Ok(Reply::ok(Status {
         status: "ready".to_owned(),
     }))
@@ -51,10 +57,10 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
         crate::auth::authenticate(&req)?.require_role(&[crate::auth::Role::Provider])?;
     }
     let counts = state.db.run(crate::db::jobs::counts).await?;
-    for status in crate::jobs::JobStatus::ALL {
+    for status in JobStatus::ALL {
         let n = counts
             .iter()
-            .find(|(s, _)| s == status.as_str())
+            .find(|(s, _)| *s == status)
             .map_or(0, |(_, n)| *n);
         state
             .metrics
@@ -65,16 +71,16 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
             .set(n);
     }
     let counts = state.db.run(crate::db::transactions::counts).await?;
-    for status in ["Pending", "Processed", "Error", "Archived"] {
+    for status in TxStatus::ALL {
         let n = counts
             .iter()
-            .find(|(s, _)| s == status)
+            .find(|(s, _)| *s == status)
             .map_or(0, |(_, n)| *n);
         state
             .metrics
             .transactions
             .get_or_create(&crate::metrics::JobLabels {
-                status: status.to_owned(),
+                status: status.as_str().to_owned(),
             })
             .set(n);
     }

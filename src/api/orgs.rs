@@ -1,7 +1,5 @@
 //! Organizations, their users and their usage against quotas.
 
-use std::collections::BTreeMap;
-
 use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -9,11 +7,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use super::body::{Body, Reply};
-use super::{encode_cursor, OrgPath, PageQuery};
-use crate::auth::{org_not_found, password, Principal, Role};
-use crate::db::{micros_to_datetime, now_micros, orgs, records, users};
+use super::responses::{AdminWrite, ListQuery, ProviderWrite, Read};
+use super::{split_page, OrgPath, PageQuery};
+use crate::auth::{password, Principal, Role};
+use crate::db::{self, micros_to_datetime, now_micros, orgs, records, users, Json};
+use crate::domain::error::org_not_found;
 use crate::domain::names::OrgName;
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, Code, Problem};
+pub use crate::wire::orgs::{Quotas, RegistrationInfo};
 use crate::AppState;
 
 #[derive(OpenApi)]
@@ -30,31 +31,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(delete_org)
         .service(create_user)
         .service(usage);
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct RegistrationInfo {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub company: Option<String>,
-}
-
-/// Limits reported by `/usage` and sync summaries; going over never stops a write or a sync.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct Quotas {
-    /// Most live records in the whole org.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_records: Option<u64>,
-    /// Most live records per entity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub entities: Option<BTreeMap<String, u64>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -87,21 +63,16 @@ pub struct Org {
 }
 
 impl Org {
-    fn from_row(row: orgs::OrgRow) -> Result<Self, ApiError> {
-        fn parse<T: serde::de::DeserializeOwned>(
-            text: &Option<String>,
-        ) -> serde_json::Result<Option<T>> {
-            text.as_deref().map(serde_json::from_str).transpose()
-        }
-        Ok(Self {
-            registration_info: parse(&row.registration_info).map_err(ApiError::internal)?,
-            quotas: parse(&row.quotas).map_err(ApiError::internal)?,
+    fn from_row(row: orgs::OrgRow) -> Self {
+        Self {
+            registration_info: row.registration_info.map(Json::into_inner),
+            quotas: row.quotas.map(Json::into_inner),
             name: row.name,
             display_name: row.display_name,
             created_on: micros_to_datetime(row.created_on),
             version: row.last_version,
             metadata_version: row.metadata_version,
-        })
+        }
     }
 }
 
@@ -113,22 +84,14 @@ pub struct OrgList {
     pub next: Option<String>,
 }
 
-fn to_json<T: Serialize>(value: &Option<T>) -> Result<Option<String>, ApiError> {
-    value
-        .as_ref()
-        .map(serde_json::to_string)
-        .transpose()
-        .map_err(ApiError::internal)
-}
-
 fn check_text(field: &'static str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
     match value {
         Some(v) if v.chars().count() > max || v.chars().any(char::is_control) => {
-            Err(ApiError::unprocessable(
-                "invalid_field",
+            Err(ApiError::new(
+                Code::InvalidField,
                 format!("{field} must be at most {max} characters, without control characters"),
             )
-            .with("field", field))
+            .field(field))
         }
         _ => Ok(()),
     }
@@ -139,13 +102,8 @@ fn check_text(field: &'static str, value: Option<&str>, max: usize) -> Result<()
     request_body(content((CreateOrg = "application/json"), (CreateOrg = "application/xml"))),
     responses(
         (status = 201, content((Org = "application/json"), (Org = "application/xml"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The name is taken"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        ProviderWrite,
     ))]
 #[post("/rest/v1/orgs")]
 async fn create_org(
@@ -155,7 +113,7 @@ async fn create_org(
 ) -> Result<Reply<Org>, ApiError> {
     who.require_role(&[Role::Provider])?;
     let req = body.into_inner();
-    let name = OrgName::parse(req.name).map_err(|e| ApiError::from(e).with("field", "Name"))?;
+    let name = OrgName::parse(req.name).map_err(|e| ApiError::from(e).field("Name"))?;
     check_text("DisplayName", req.display_name.as_deref(), 256)?;
     let info = req.registration_info.unwrap_or_default();
     for (field, value) in [
@@ -166,8 +124,8 @@ async fn create_org(
     ] {
         check_text(field, value.as_deref(), 256)?;
     }
-    let registration_info = to_json(&Some(info))?;
-    let quotas = to_json(&req.quotas)?;
+    let registration_info = Some(Json::new(info));
+    let quotas = req.quotas.map(Json::new);
     let display_name = req.display_name;
     let row = state
         .db
@@ -185,16 +143,14 @@ async fn create_org(
         })
         .await?;
     let location = format!("/rest/v1/orgs/{}", row.name);
-    Ok(Reply::created(Org::from_row(row)?).header(header::LOCATION, location))
+    Ok(Reply::created(Org::from_row(row)).header(header::LOCATION, location))
 }
 
 /// Lists organizations: all of them for the provider, its own for an org role.
 #[utoipa::path(tag = "Organizations", security(("bearer" = [])), params(PageQuery),
     responses(
         (status = 200, content((OrgList = "application/json"), (OrgList = "application/xml"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        ListQuery,
     ))]
 #[get("/rest/v1/orgs")]
 async fn list_orgs(
@@ -215,15 +171,8 @@ async fn list_orgs(
             None => orgs::list(conn, after.as_deref(), limit + 1),
         })
         .await?;
-    let more = rows.len() as i64 > limit;
-    let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
-    let next = more
-        .then(|| rows.last().map(|r| encode_cursor(&r.name)))
-        .flatten();
-    let orgs = rows
-        .into_iter()
-        .map(Org::from_row)
-        .collect::<Result<_, _>>()?;
+    let (rows, next) = split_page(rows, limit, |r: &orgs::OrgRow| r.name.clone());
+    let orgs = rows.into_iter().map(Org::from_row).collect();
     Ok(Reply::ok(OrgList { orgs, next }))
 }
 
@@ -231,8 +180,7 @@ async fn list_orgs(
 #[utoipa::path(tag = "Organizations", security(("bearer" = [])), params(OrgPath),
     responses(
         (status = 200, content((Org = "application/json"), (Org = "application/xml"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Read,
     ))]
 #[get("/rest/v1/orgs/{org}")]
 async fn get_org(
@@ -243,16 +191,14 @@ async fn get_org(
     who.can_see(&path.org)?;
     let name = path.into_inner().org;
     let row = state.db.run(move |conn| orgs::require(conn, &name)).await?;
-    Ok(Reply::ok(Org::from_row(row)?))
+    Ok(Reply::ok(Org::from_row(row)))
 }
 
 /// Deletes an organization with its users, metadata and records.
 #[utoipa::path(tag = "Organizations", security(("bearer" = [])), params(OrgPath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        super::responses::AdminAction,
     ))]
 #[delete("/rest/v1/orgs/{org}")]
 async fn delete_org(
@@ -269,7 +215,7 @@ async fn delete_org(
     if gone.await? {
         Ok(HttpResponse::NoContent().finish())
     } else {
-        Err(org_not_found(&name))
+        Err(org_not_found(&name).into())
     }
 }
 
@@ -297,12 +243,8 @@ pub struct User {
     request_body(content((CreateUser = "application/json"), (CreateUser = "application/xml"))),
     responses(
         (status = 201, content((User = "application/json"), (User = "application/xml"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The user name is taken"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        AdminWrite,
     ))]
 #[post("/rest/v1/orgs/{org}/users")]
 async fn create_user(
@@ -315,23 +257,20 @@ async fn create_user(
     let req = body.into_inner();
     let name = req.user_name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 256 || name.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable(
-            "invalid_field",
-            "UserName must be 1 to 256 characters",
-        )
-        .with("field", "UserName"));
+        return Err(
+            ApiError::new(Code::InvalidField, "UserName must be 1 to 256 characters")
+                .field("UserName"),
+        );
     }
     if req.password.chars().count() < 8 || req.password.len() > 1024 {
-        return Err(ApiError::unprocessable(
-            "weak_password",
-            "Password must be 8 to 1024 characters",
-        )
-        .with("field", "Password"));
+        return Err(
+            ApiError::new(Code::WeakPassword, "Password must be 8 to 1024 characters")
+                .field("Password"),
+        );
     }
     if req.role == Role::Provider {
         return Err(
-            ApiError::unprocessable("invalid_role", "Role must be org_admin or org_user")
-                .with("field", "Role"),
+            ApiError::new(Code::InvalidRole, "Role must be org_admin or org_user").field("Role"),
         );
     }
     let given = req.password;
@@ -350,7 +289,7 @@ async fn create_user(
                     org_id: org.id,
                     user_name: &name,
                     password_hash: &hash,
-                    role: role.as_str(),
+                    role,
                     created_on: now_micros(),
                 },
             )
@@ -389,8 +328,7 @@ pub struct Usage {
 #[utoipa::path(tag = "Organizations", security(("bearer" = [])), params(OrgPath),
     responses(
         (status = 200, content((Usage = "application/json"), (Usage = "application/xml"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Read,
     ))]
 #[get("/rest/v1/orgs/{org}/usage")]
 async fn usage(
@@ -405,10 +343,10 @@ async fn usage(
         .run(move |conn| {
             let org = orgs::require(conn, &name)?;
             let counts = records::counts(conn, org.id)?;
-            Ok((org, counts))
+            Ok::<_, db::DbError>((org, counts))
         })
         .await?;
-    let org = Org::from_row(row)?;
+    let org = Org::from_row(row);
     let quotas = org.quotas.unwrap_or_default();
     let per_entity = quotas.entities.unwrap_or_default();
     let mut entities: Vec<EntityUsage> = counts

@@ -1,7 +1,5 @@
 //! Records of an entity: list, create, read, replace, change, delete, with `ETag`/`If-Match`.
 
-use std::collections::HashMap;
-
 use actix_web::http::header;
 use actix_web::{delete, get, patch, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -10,15 +8,18 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use utoipa::{OpenApi, ToSchema};
 
-use super::body::{Body, Format, Reply};
-use super::{encode_cursor, EntityPath, PageQuery, RecordPath};
+use super::body::{Body, Reply};
+use super::responses::{Read, ReadQuery, Write};
+use super::{split_page, EntityPath, PageQuery, RecordPath};
 use crate::auth::Principal;
-use crate::db::records::{self, Applied, Precondition, RecordRow, WriteKind, WriteOp};
-use crate::db::{metadata, micros_to_datetime, orgs, transactions, write_tx, DbConn};
+use crate::db::records::{self, Applied, Precondition, RecordRow, WriteKind};
+use crate::db::{metadata, micros_to_datetime, orgs};
+use crate::domain::error::record_not_found;
 use crate::domain::names::RecordId;
-use crate::domain::record::{normalize, InvalidRecord};
-use crate::error::{ApiError, Problem};
-use crate::sync::upload::{self, TransactionReceipt};
+use crate::domain::record::Source;
+use crate::error::{ApiError, Code, Problem};
+use crate::sync::write::RecordWrite;
+use crate::wire::batch::TransactionReceipt;
 use crate::AppState;
 
 #[derive(OpenApi)]
@@ -105,65 +106,6 @@ pub struct RecordInput {
     pub attributes: Map<String, Value>,
 }
 
-/// The problem for a write that does not fit the metadata.
-pub fn invalid_record(entity: &str, e: InvalidRecord) -> ApiError {
-    ApiError::unprocessable(e.code, e.message)
-        .with("entity", entity)
-        .with("attribute", e.attribute)
-}
-
-/// One write through the shared write path, from an API call.
-struct OneWrite {
-    org: String,
-    entity: String,
-    id: RecordId,
-    kind: WriteKind,
-    attributes: Map<String, Value>,
-    format: Format,
-    precondition: Precondition,
-}
-
-/// A write's result, with the transactions it queued for the server.
-struct Written {
-    applied: Applied,
-    org_id: i64,
-    transactions: Vec<String>,
-}
-
-fn write_one(conn: &mut DbConn, w: OneWrite) -> Result<Written, ApiError> {
-    let org = orgs::require(conn, &w.org)?;
-    let def = metadata::require_entity(conn, org.id, &w.entity)?;
-    let attributes = normalize(&def, &w.attributes, w.format.source())
-        .map_err(|e| invalid_record(&w.entity, e))?;
-    let defs = HashMap::from([(w.entity.clone(), def)]);
-    let op = WriteOp {
-        entity: w.entity,
-        id: w.id,
-        kind: w.kind,
-        attributes,
-        precondition: w.precondition,
-        server_version: None,
-    };
-    let (mut results, captured) = write_tx(conn, |conn| {
-        transactions::write_and_capture(conn, org.id, &defs, std::slice::from_ref(&op))
-    })?;
-    let applied = results
-        .pop()
-        .unwrap_or_else(|| Err(ApiError::internal("a write gave no result")))?;
-    Ok(Written {
-        applied,
-        org_id: org.id,
-        transactions: captured.into_iter().map(|t| t.id).collect(),
-    })
-}
-
-/// Delivers the write's transaction when the connection says so, and tells what became of it.
-async fn deliver(state: &AppState, written: &Written) -> Option<TransactionReceipt> {
-    upload::deliver_now(state, written.org_id, written.transactions.clone())
-        .await
-        .pop()
-}
-
 fn receipt_headers<T: serde::Serialize>(
     reply: Reply<T>,
     receipt: Option<&TransactionReceipt>,
@@ -226,40 +168,40 @@ fn precondition(req: &HttpRequest) -> Result<Precondition, ApiError> {
         .and_then(|t| t.parse::<i64>().ok())
         .map(Precondition::Version)
         .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_if_match",
+            ApiError::new(
+                Code::InvalidIfMatch,
                 "If-Match must be * or one entity tag \"<Version>\"",
             )
-            .with("field", "If-Match")
+            .field("If-Match")
         })
 }
 
 fn path_id(path: &RecordPath) -> Result<RecordId, ApiError> {
-    RecordId::parse(path.id.as_str()).map_err(|_| records::record_not_found(&path.entity, &path.id))
+    RecordId::parse(path.id.as_str()).map_err(|_| record_not_found(&path.entity, &path.id).into())
 }
 
 fn body_id(input: &RecordInput, path_id: Option<&RecordId>) -> Result<Option<RecordId>, ApiError> {
     let Some(given) = &input.id else {
         return Ok(path_id.cloned());
     };
-    let id = RecordId::parse(given.as_str()).map_err(|e| ApiError::from(e).with("field", "Id"))?;
+    let id = RecordId::parse(given.as_str()).map_err(|e| ApiError::from(e).field("Id"))?;
     match path_id {
-        Some(p) if *p != id => Err(ApiError::unprocessable(
-            "id_mismatch",
+        Some(p) if *p != id => Err(ApiError::new(
+            Code::IdMismatch,
             format!("body Id '{id}' differs from the path's '{p}'"),
         )
-        .with("field", "Id")),
+        .field("Id")),
         _ => Ok(Some(id)),
     }
 }
 
 fn check_entity(input: &RecordInput, entity: &str) -> Result<(), ApiError> {
     match &input.entity {
-        Some(e) if e != entity => Err(ApiError::unprocessable(
-            "entity_mismatch",
+        Some(e) if e != entity => Err(ApiError::new(
+            Code::EntityMismatch,
             format!("body Entity '{e}' differs from the path's '{entity}'"),
         )
-        .with("field", "Entity")),
+        .field("Entity")),
         _ => Ok(()),
     }
 }
@@ -268,10 +210,7 @@ fn check_entity(input: &RecordInput, entity: &str) -> Result<(), ApiError> {
 #[utoipa::path(tag = "Records", security(("bearer" = [])), params(EntityPath, PageQuery),
     responses(
         (status = 200, content((RecordPage = "application/json"), (RecordPage = "application/xml"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        ReadQuery,
     ))]
 #[get("/rest/v1/orgs/{org}/entities/{entity}/records")]
 async fn list_records(
@@ -281,8 +220,7 @@ async fn list_records(
     page: web::Query<PageQuery>,
 ) -> Result<Reply<RecordPage>, ApiError> {
     who.can_see(&path.org)?;
-    let limit = page.limit()?;
-    let after = page.after()?;
+    let (limit, after) = (page.limit()?, page.after()?);
     let EntityPath { org, entity } = path.into_inner();
     let rows = state
         .db
@@ -292,13 +230,7 @@ async fn list_records(
             records::list(conn, org.id, &entity, after.as_deref(), limit + 1)
         })
         .await?;
-    let more = rows.len() as i64 > limit;
-    let rows: Vec<RecordRow> = rows.into_iter().take(limit as usize).collect();
-    let next = if more {
-        rows.last().map(|r| encode_cursor(&r.id))
-    } else {
-        None
-    };
+    let (rows, next) = split_page(rows, limit, |r: &RecordRow| r.id.clone());
     let records = rows
         .into_iter()
         .map(Record::from_row)
@@ -311,13 +243,8 @@ async fn list_records(
     request_body(content((RecordInput = "application/json"), (RecordInput = "application/xml"))),
     responses(
         (status = 201, content((Record = "application/json"), (Record = "application/xml")), headers(("ETag" = String), ("Location" = String))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "A record with this Id exists"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "The record does not fit the metadata; `attribute` names the field"),
+        Write,
     ))]
 #[post("/rest/v1/orgs/{org}/entities/{entity}/records")]
 async fn create_record(
@@ -328,32 +255,28 @@ async fn create_record(
 ) -> Result<Reply<Record>, ApiError> {
     who.can_see(&path.org)?;
     let EntityPath { org, entity } = path.into_inner();
-    let format = body.format;
+    let source = body.format.source();
     let input = body.into_inner();
     check_entity(&input, &entity)?;
     let id = body_id(&input, None)?.unwrap_or_else(RecordId::generate);
-    let org_name = org.clone();
-    let w = OneWrite {
-        org,
+    let write = RecordWrite {
+        org: org.clone(),
         entity,
         id,
         kind: WriteKind::Create,
         attributes: input.attributes,
-        format,
+        source,
         precondition: Precondition::None,
     };
-    let written = state.db.run(move |conn| write_one(conn, w)).await?;
-    let receipt = deliver(&state, &written).await;
-    state.metrics.records_written.inc();
-    record_reply(written.applied, &org_name, receipt)
+    let written = state.engine.write_record(write).await?;
+    record_reply(written.applied, &org, written.receipt)
 }
 
 /// One record, with its `ETag`.
 #[utoipa::path(tag = "Records", security(("bearer" = [])), params(RecordPath),
     responses(
         (status = 200, content((Record = "application/json"), (Record = "application/xml")), headers(("ETag" = String))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Read,
     ))]
 #[get("/rest/v1/orgs/{org}/entities/{entity}/records/{id}")]
 async fn get_record(
@@ -369,13 +292,44 @@ async fn get_record(
         .run(move |conn| {
             let org = orgs::require(conn, &org)?;
             metadata::require_entity(conn, org.id, &entity)?;
-            records::get(conn, org.id, &entity, id.as_str())?
-                .filter(|r| !r.deleted)
-                .ok_or_else(|| records::record_not_found(&entity, id.as_str()))
+            Ok::<_, ApiError>(
+                records::get(conn, org.id, &entity, id.as_str())?
+                    .filter(|r| !r.deleted)
+                    .ok_or_else(|| record_not_found(&entity, id.as_str()))?,
+            )
         })
         .await?;
     let tag = etag(row.version);
     Ok(Reply::ok(Record::from_row(row)?).header(header::ETAG, tag))
+}
+
+/// The write a request makes at a record's path.
+fn write_at(
+    req: &HttpRequest,
+    path: RecordPath,
+    kind: WriteKind,
+    body: Option<Body<RecordInput>>,
+) -> Result<RecordWrite, ApiError> {
+    let id = path_id(&path)?;
+    let (source, attributes) = match body {
+        Some(body) => {
+            let source = body.format.source();
+            let input = body.into_inner();
+            check_entity(&input, &path.entity)?;
+            body_id(&input, Some(&id))?;
+            (source, input.attributes)
+        }
+        None => (Source::Json, Map::new()),
+    };
+    Ok(RecordWrite {
+        org: path.org,
+        entity: path.entity,
+        id,
+        kind,
+        attributes,
+        source,
+        precondition: precondition(req)?,
+    })
 }
 
 async fn write_at_path(
@@ -387,27 +341,10 @@ async fn write_at_path(
     kind: WriteKind,
 ) -> Result<Reply<Record>, ApiError> {
     who.can_see(&path.org)?;
-    let id = path_id(&path)?;
-    let precondition = precondition(&req)?;
-    let format = body.format;
-    let input = body.into_inner();
-    check_entity(&input, &path.entity)?;
-    body_id(&input, Some(&id))?;
-    let RecordPath { org, entity, .. } = path.into_inner();
-    let org_name = org.clone();
-    let w = OneWrite {
-        org,
-        entity,
-        id,
-        kind,
-        attributes: input.attributes,
-        format,
-        precondition,
-    };
-    let written = state.db.run(move |conn| write_one(conn, w)).await?;
-    let receipt = deliver(&state, &written).await;
-    state.metrics.records_written.inc();
-    record_reply(written.applied, &org_name, receipt)
+    let write = write_at(&req, path.into_inner(), kind, Some(body))?;
+    let org = write.org.clone();
+    let written = state.engine.write_record(write).await?;
+    record_reply(written.applied, &org, written.receipt)
 }
 
 /// Replaces every attribute of a record, or creates it (201) when it does not exist.
@@ -416,12 +353,8 @@ async fn write_at_path(
     responses(
         (status = 200, content((Record = "application/json"), (Record = "application/xml")), headers(("ETag" = String))),
         (status = 201, content((Record = "application/json"), (Record = "application/xml")), headers(("ETag" = String))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json", description = "If-Match does not match the current version"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Write,
     ))]
 #[put("/rest/v1/orgs/{org}/entities/{entity}/records/{id}")]
 async fn replace_record(
@@ -439,12 +372,8 @@ async fn replace_record(
     request_body(content((RecordInput = "application/json"), (RecordInput = "application/xml"))),
     responses(
         (status = 200, content((Record = "application/json"), (Record = "application/xml")), headers(("ETag" = String))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json", description = "If-Match does not match the current version"),
+        Write,
     ))]
 #[patch("/rest/v1/orgs/{org}/entities/{entity}/records/{id}")]
 async fn update_record(
@@ -462,9 +391,8 @@ async fn update_record(
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json", description = "If-Match does not match the current version"),
+        Read,
     ))]
 #[delete("/rest/v1/orgs/{org}/entities/{entity}/records/{id}")]
 async fn delete_record(
@@ -474,21 +402,8 @@ async fn delete_record(
     path: web::Path<RecordPath>,
 ) -> Result<HttpResponse, ApiError> {
     who.can_see(&path.org)?;
-    let id = path_id(&path)?;
-    let precondition = precondition(&req)?;
-    let RecordPath { org, entity, .. } = path.into_inner();
-    let w = OneWrite {
-        org,
-        entity,
-        id,
-        kind: WriteKind::Delete,
-        attributes: Map::new(),
-        format: Format::Json,
-        precondition,
-    };
-    let written = state.db.run(move |conn| write_one(conn, w)).await?;
-    let receipt = deliver(&state, &written).await;
-    state.metrics.records_written.inc();
+    let write = write_at(&req, path.into_inner(), WriteKind::Delete, None)?;
+    let receipt = state.engine.write_record(write).await?.receipt;
     let mut res = HttpResponse::NoContent();
     if let Some(r) = receipt {
         res.insert_header(("Transaction-Id", r.transaction_id))

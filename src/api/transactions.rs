@@ -7,18 +7,22 @@ use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use super::body::{Body, Reply};
-use super::{encode_cursor, OrgPath, PageQuery};
-use crate::auth::{Principal, Role};
-use crate::db::transactions::{self as tx, ConflictRow, TxFilter, TxOp, TxRow, TxStatus};
-use crate::db::{micros_to_datetime, orgs, write_tx, DbConn};
-use crate::error::{ApiError, Problem};
-use crate::sync::upload::{self, TransactionReceipt};
+use super::connection::MANAGERS;
+use super::responses::{AdminAction, AdminWrite, Read, ReadQuery};
+use super::{split_page, OrgPath, PageQuery};
+use crate::auth::Principal;
+use crate::db::transactions::{self as tx, TxFilter, TxRow};
+use crate::db::{micros_to_datetime, orgs, DbConn, DbResult, Json};
+use crate::domain::error::transaction_not_found;
+use crate::domain::transaction::{Resolution, TxError, TxOp, TxStatus};
+use crate::error::{ApiError, Code, Problem};
+use crate::wire::batch::TransactionReceipt;
 use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_transactions, get_transaction, set_to_pending, set_to_archived, set_all_to_pending, list_conflicts, resolve_conflict),
-    components(schemas(TxStatus, TxOp, TransactionReceipt)),
+    paths(list_transactions, get_transaction, set_to_pending, set_to_archived, set_all_to_pending),
+    components(schemas(TxStatus, TxOp, TxError, Resolution, TransactionReceipt)),
     tags((name = "Transactions", description = "Client writes on their way to the server, and conflicts"))
 )]
 pub struct Doc;
@@ -28,9 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(set_to_archived)
         .service(set_all_to_pending)
         .service(list_transactions)
-        .service(get_transaction)
-        .service(list_conflicts)
-        .service(resolve_conflict);
+        .service(get_transaction);
 }
 
 /// A transaction on the wire.
@@ -40,7 +42,7 @@ pub struct Transaction {
     pub transaction_id: String,
     pub entity: String,
     pub record_id: String,
-    pub operation: String,
+    pub operation: TxOp,
     /// The attributes the write changed (a cleared one as null).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -50,12 +52,11 @@ pub struct Transaction {
     pub status: TxStatus,
     pub tries: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub error: Option<Value>,
+    pub error: Option<TxError>,
     /// How a conflict was settled (`ServerWins`, `ClientWins`, …) or `Collapsed` (created and
     /// deleted before delivery: the server never needed to hear of it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolution: Option<String>,
+    pub resolution: Option<Resolution>,
     /// Sent, its answer not known yet: it will be sent again as it was.
     pub in_flight: bool,
     pub created_on: DateTime<Utc>,
@@ -66,16 +67,10 @@ pub struct Transaction {
 impl From<TxRow> for Transaction {
     fn from(row: TxRow) -> Self {
         Self {
-            status: row.status(),
-            attributes: row
-                .attributes
-                .as_deref()
-                .and_then(|a| serde_json::from_str(a).ok()),
-            error: row
-                .error
-                .as_deref()
-                .and_then(|e| serde_json::from_str(e).ok()),
-            in_flight: row.batch_key.is_some() && row.status() != TxStatus::Processed,
+            status: row.status,
+            attributes: row.attributes.map(|a| Value::Object(a.into_inner())),
+            error: row.error.map(Json::into_inner),
+            in_flight: row.batch_key.is_some() && row.status != TxStatus::Processed,
             transaction_id: row.id,
             entity: row.entity,
             record_id: row.record_id,
@@ -108,7 +103,7 @@ pub struct TxQuery {
     pub cursor: Option<String>,
 }
 
-fn org_id(conn: &mut DbConn, org: &str) -> Result<i64, ApiError> {
+fn org_id(conn: &mut DbConn, org: &str) -> DbResult<i64> {
     Ok(orgs::require(conn, org)?.id)
 }
 
@@ -116,10 +111,7 @@ fn org_id(conn: &mut DbConn, org: &str) -> Result<i64, ApiError> {
 #[utoipa::path(tag = "Transactions", security(("bearer" = [])), params(OrgPath, TxQuery),
     responses(
         (status = 200, content((TransactionList = "application/json"), (TransactionList = "application/xml"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        ReadQuery,
     ))]
 #[get("/rest/v1/sync/{org}/transactions")]
 async fn list_transactions(
@@ -148,13 +140,7 @@ async fn list_transactions(
             tx::list(conn, id, &filter, limit + 1)
         })
         .await?;
-    let more = rows.len() as i64 > limit;
-    let rows: Vec<TxRow> = rows.into_iter().take(limit as usize).collect();
-    let next = if more {
-        rows.last().map(|r| encode_cursor(&r.id))
-    } else {
-        None
-    };
+    let (rows, next) = split_page(rows, limit, |r: &TxRow| r.id.clone());
     Ok(Reply::ok(TransactionList {
         transactions: rows.into_iter().map(Transaction::from).collect(),
         next,
@@ -174,8 +160,7 @@ pub struct TxPath {
 #[utoipa::path(tag = "Transactions", security(("bearer" = [])), params(TxPath),
     responses(
         (status = 200, content((Transaction = "application/json"), (Transaction = "application/xml"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Read,
     ))]
 #[get("/rest/v1/sync/{org}/transactions/{id}")]
 async fn get_transaction(
@@ -189,7 +174,9 @@ async fn get_transaction(
         .db
         .run(move |conn| {
             let org_id = org_id(conn, &org)?;
-            tx::get(conn, org_id, &id)?.ok_or_else(|| tx::tx_not_found(&id))
+            Ok::<_, ApiError>(
+                tx::get(conn, org_id, &id)?.ok_or_else(|| transaction_not_found(&id))?,
+            )
         })
         .await?;
     Ok(Reply::ok(Transaction::from(row)))
@@ -202,7 +189,7 @@ pub struct TxIds {
 }
 
 /// One of the queue's status changes (`SetToPending`, `SetToArchived`).
-type StatusChange = fn(&mut DbConn, i64, &[String]) -> Result<Vec<TxRow>, ApiError>;
+type StatusChange = fn(&mut DbConn, i64, &[String]) -> DbResult<Vec<TxRow>>;
 
 async fn set_status(
     who: Principal,
@@ -211,13 +198,11 @@ async fn set_status(
     ids: Vec<String>,
     change: StatusChange,
 ) -> Result<Reply<TransactionList>, ApiError> {
-    who.require(&org, &[Role::Provider, Role::OrgAdmin])?;
+    who.require(&org, MANAGERS)?;
     if ids.is_empty() || ids.len() > 10_000 {
-        return Err(ApiError::unprocessable(
-            "invalid_field",
-            "Ids holds 1 to 10000 transaction ids",
-        )
-        .with("field", "Ids"));
+        return Err(
+            ApiError::new(Code::InvalidField, "Ids holds 1 to 10000 transaction ids").field("Ids"),
+        );
     }
     let rows = state
         .db
@@ -237,12 +222,8 @@ async fn set_status(
     request_body(content((TxIds = "application/json"), (TxIds = "application/xml"))),
     responses(
         (status = 200, content((TransactionList = "application/json"), (TransactionList = "application/xml"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "A transaction is already processed"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        AdminWrite,
     ))]
 #[post("/rest/v1/sync/{org}/transactions/SetToPending")]
 async fn set_to_pending(
@@ -266,12 +247,8 @@ async fn set_to_pending(
     request_body(content((TxIds = "application/json"), (TxIds = "application/xml"))),
     responses(
         (status = 200, content((TransactionList = "application/json"), (TransactionList = "application/xml"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "A transaction is processed or in flight"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        AdminWrite,
     ))]
 #[post("/rest/v1/sync/{org}/transactions/SetToArchived")]
 async fn set_to_archived(
@@ -300,9 +277,7 @@ pub struct Updated {
 #[utoipa::path(tag = "Transactions", security(("bearer" = [])), params(OrgPath),
     responses(
         (status = 200, content((Updated = "application/json"), (Updated = "application/xml"))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        AdminAction,
     ))]
 #[post("/rest/v1/sync/{org}/transactions/SetAllToPending")]
 async fn set_all_to_pending(
@@ -310,7 +285,7 @@ async fn set_all_to_pending(
     state: web::Data<AppState>,
     path: web::Path<OrgPath>,
 ) -> Result<Reply<Updated>, ApiError> {
-    who.require(&path.org, &[Role::Provider, Role::OrgAdmin])?;
+    who.require(&path.org, MANAGERS)?;
     let org = path.into_inner().org;
     let updated = state
         .db
@@ -320,224 +295,4 @@ async fn set_all_to_pending(
         })
         .await?;
     Ok(Reply::ok(Updated { updated }))
-}
-
-/// A conflict on the wire: both versions of the record.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "PascalCase")]
-pub struct Conflict {
-    pub conflict_id: String,
-    pub transaction_id: String,
-    pub entity: String,
-    pub record_id: String,
-    /// The attributes the client changed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub client_attributes: Option<Value>,
-    /// The server's record when the conflict was found (absent: the server deleted it).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub server_record: Option<Value>,
-    /// `Open` or `Resolved`.
-    pub status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolution: Option<String>,
-    pub created_on: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolved_on: Option<DateTime<Utc>>,
-}
-
-impl From<ConflictRow> for Conflict {
-    fn from(row: ConflictRow) -> Self {
-        Self {
-            client_attributes: row
-                .client_attributes
-                .as_deref()
-                .and_then(|a| serde_json::from_str(a).ok()),
-            server_record: row
-                .server_record
-                .as_deref()
-                .and_then(|a| serde_json::from_str(a).ok()),
-            conflict_id: row.id,
-            transaction_id: row.transaction_id,
-            entity: row.entity,
-            record_id: row.record_id,
-            status: row.status,
-            resolution: row.resolution,
-            created_on: micros_to_datetime(row.created_on),
-            resolved_on: row.resolved_on.map(micros_to_datetime),
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "PascalCase")]
-pub struct ConflictList {
-    pub conflicts: Vec<Conflict>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ConflictQuery {
-    /// Resolved ones too (open ones only when absent).
-    pub all: Option<bool>,
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
-/// Conflicts parked by the Manual policy.
-#[utoipa::path(tag = "Transactions", security(("bearer" = [])), params(OrgPath, ConflictQuery),
-    responses(
-        (status = 200, content((ConflictList = "application/json"), (ConflictList = "application/xml"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-    ))]
-#[get("/rest/v1/sync/{org}/conflicts")]
-async fn list_conflicts(
-    who: Principal,
-    state: web::Data<AppState>,
-    path: web::Path<OrgPath>,
-    query: web::Query<ConflictQuery>,
-) -> Result<Reply<ConflictList>, ApiError> {
-    who.require(&path.org, &[Role::Provider, Role::OrgAdmin])?;
-    let query = query.into_inner();
-    let page = PageQuery {
-        limit: query.limit,
-        cursor: query.cursor,
-    };
-    let (limit, after) = (page.limit()?, page.after()?);
-    let open_only = !query.all.unwrap_or(false);
-    let org = path.into_inner().org;
-    let rows = state
-        .db
-        .run(move |conn| {
-            let org_id = org_id(conn, &org)?;
-            tx::conflicts(conn, org_id, open_only, after.as_deref(), limit + 1)
-        })
-        .await?;
-    let more = rows.len() as i64 > limit;
-    let rows: Vec<ConflictRow> = rows.into_iter().take(limit as usize).collect();
-    let next = if more {
-        rows.last().map(|r| encode_cursor(&r.id))
-    } else {
-        None
-    };
-    Ok(Reply::ok(ConflictList {
-        conflicts: rows.into_iter().map(Conflict::from).collect(),
-        next,
-    }))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-pub enum Take {
-    /// The server's record stays and comes to the client; the client's change is archived.
-    Server,
-    /// The client's whole record goes to the server.
-    Client,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct Resolve {
-    pub take: Take,
-}
-
-/// Settles a conflict: `Server` archives the client's change and brings the server's record;
-/// `Client` sends the client's record (at once when writes are not offline).
-#[utoipa::path(tag = "Transactions", security(("bearer" = [])), params(TxPath),
-    request_body(content((Resolve = "application/json"), (Resolve = "application/xml"))),
-    responses(
-        (status = 200, content((Conflict = "application/json"), (Conflict = "application/xml"))),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "Already resolved"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 502, body = Problem, content_type = "application/problem+json", description = "The server could not be reached to read its record"),
-    ))]
-#[post("/rest/v1/sync/{org}/conflicts/{id}/Resolve")]
-async fn resolve_conflict(
-    who: Principal,
-    state: web::Data<AppState>,
-    path: web::Path<TxPath>,
-    body: Body<Resolve>,
-) -> Result<Reply<Conflict>, ApiError> {
-    who.require(&path.org, &[Role::Provider, Role::OrgAdmin])?;
-    let TxPath { org, id } = path.into_inner();
-    let take = body.into_inner().take;
-    let (org_id, row, connection) = state
-        .db
-        .run(move |conn| {
-            let org_id = org_id(conn, &org)?;
-            let row = tx::conflict(conn, org_id, &id)?;
-            let connection = crate::db::connections::get(conn, org_id)?
-                .ok_or_else(|| crate::db::connections::not_connected(&org))?;
-            Ok((org_id, row, connection))
-        })
-        .await?;
-    if row.status != "Open" {
-        return Err(ApiError::conflict(
-            "conflict_resolved",
-            format!("conflict '{}' is already resolved", row.id),
-        ));
-    }
-    let provider = crate::sync::provider_for(&state, &connection).map_err(|e| {
-        ApiError::new(
-            actix_web::http::StatusCode::BAD_GATEWAY,
-            "server_unavailable",
-            e.message,
-        )
-    })?;
-    let (entity, record_id, conflict_id) =
-        (row.entity.clone(), row.record_id.clone(), row.id.clone());
-    let chain_of = move |conn: &mut DbConn| -> Result<Vec<String>, ApiError> {
-        Ok(tx::open_chain(conn, org_id, &entity, &record_id)?
-            .into_iter()
-            .map(|t| t.id)
-            .collect())
-    };
-    match take {
-        Take::Server => {
-            let server = provider.record(&row.entity, &row.record_id).await?;
-            let cid = conflict_id.clone();
-            state
-                .db
-                .run(move |conn| {
-                    write_tx(conn, |conn| {
-                        let ids = chain_of(conn)?;
-                        tx::set_archived_resolved(conn, &ids, "Server")?;
-                        tx::close_conflict(conn, &cid, "Server")
-                    })
-                })
-                .await?;
-            upload::refresh(&state, org_id, &row.entity, &row.record_id, server).await?;
-        }
-        Take::Client => {
-            let cid = conflict_id.clone();
-            let ids = state
-                .db
-                .run(move |conn| {
-                    write_tx(conn, |conn| {
-                        let ids = chain_of(conn)?;
-                        tx::settle_conflict(conn, &ids, "ClientWinsFull", true)?;
-                        tx::close_conflict(conn, &cid, "Client")?;
-                        Ok(ids)
-                    })
-                })
-                .await?;
-            upload::deliver_now(&state, org_id, ids).await;
-        }
-    }
-    let cid = conflict_id;
-    let row = state
-        .db
-        .run(move |conn| tx::conflict(conn, org_id, &cid))
-        .await?;
-    Ok(Reply::ok(Conflict::from(row)))
 }

@@ -10,43 +10,15 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::config::Secret;
+pub use crate::domain::access::Role;
+use crate::domain::error::org_not_found;
 use crate::domain::names::OrgName;
 use crate::error::ApiError;
 
 pub const ISSUER: &str = "orgsync";
 pub const AUDIENCE: &str = "orgsync";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Operates the whole service.
-    Provider,
-    /// Administers one org.
-    OrgAdmin,
-    /// Reads and writes one org's data.
-    OrgUser,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Provider => "provider",
-            Self::OrgAdmin => "org_admin",
-            Self::OrgUser => "org_user",
-        }
-    }
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "provider" => Some(Self::Provider),
-            "org_admin" => Some(Self::OrgAdmin),
-            "org_user" => Some(Self::OrgUser),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -168,7 +140,7 @@ impl Principal {
         match &self.org {
             None if self.is_provider() => Ok(()),
             Some(own) if own.as_str() == org => Ok(()),
-            _ => Err(org_not_found(org)),
+            _ => Err(org_not_found(org).into()),
         }
     }
 
@@ -191,14 +163,6 @@ impl Principal {
             )))
         }
     }
-}
-
-pub fn org_not_found(org: &str) -> ApiError {
-    ApiError::not_found(
-        "org_not_found",
-        format!("organization '{org}' does not exist"),
-    )
-    .with("org", org)
 }
 
 impl FromRequest for Principal {

@@ -5,8 +5,7 @@ use diesel::prelude::*;
 
 use super::records::RecordRow;
 use super::schema::{idempotency_keys, orgs, records};
-use super::{write_tx, DbConn};
-use crate::error::ApiError;
+use super::{write_tx, DbConn, DbResult};
 
 /// Rows with a version above `since`, in version order, at most `limit`; only the named
 /// entities when given; without tombstones when `live_only`.
@@ -17,7 +16,7 @@ pub fn since(
     entities: Option<&[String]>,
     live_only: bool,
     limit: i64,
-) -> Result<Vec<RecordRow>, ApiError> {
+) -> DbResult<Vec<RecordRow>> {
     let mut q = records::table
         .filter(records::org_id.eq(org_id))
         .filter(records::version.gt(since))
@@ -37,11 +36,11 @@ pub fn since(
 /// Removes tombstones (and stored idempotent responses) older than `cutoff_micros` in every
 /// org, moving each org's horizon past the purged versions. Gives the number of tombstones
 /// removed.
-pub fn purge(conn: &mut DbConn, cutoff_micros: i64) -> Result<usize, ApiError> {
+pub fn purge(conn: &mut DbConn, cutoff_micros: i64) -> DbResult<usize> {
     let org_ids: Vec<i64> = orgs::table.select(orgs::id).load(conn)?;
     let mut purged = 0;
     for org_id in org_ids {
-        purged += write_tx(conn, |conn| -> Result<usize, ApiError> {
+        purged += write_tx(conn, |conn| -> DbResult<usize> {
             super::orgs::lock(conn, org_id)?;
             let old = records::table
                 .filter(records::org_id.eq(org_id))

@@ -2,9 +2,12 @@
 
 use diesel::prelude::*;
 
+use super::orgs::{self, OrgRow};
 use super::schema::{connections, link_seen, links};
-use super::{now_micros, DbConn};
-use crate::error::ApiError;
+use super::{now_micros, DbConn, DbResult, Json};
+use crate::domain::error::not_connected;
+use crate::domain::names::LogicalName;
+use crate::domain::setup::{ConflictPolicy, ConnectionState, FilterSource, SyncMode};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = connections, treat_none_as_null = true)]
@@ -16,23 +19,23 @@ pub struct ConnectionRow {
     pub user_name: String,
     /// Sealed with the configured secret key; see [`crate::crypto`].
     pub password_enc: String,
-    /// JSON array of entity names; `None`: every entity of the server.
-    pub entities: Option<String>,
-    /// The filters as given (`{"Xml": "…"}` or `{"Json": {…}}`), checked against the server's
-    /// metadata by the Connect job.
-    pub sync_filters: Option<String>,
+    /// The entities synced; `None`: every entity of the server.
+    pub entities: Option<Json<Vec<LogicalName>>>,
+    /// The filters as given (their grammar checked), typed by the server's metadata when the
+    /// Connect job runs.
+    pub sync_filters: Option<Json<FilterSource>>,
     pub write_offline: bool,
-    pub sync_mode: String,
-    pub conflict_policy: String,
+    pub sync_mode: SyncMode,
+    pub conflict_policy: ConflictPolicy,
     pub sync_interval_secs: Option<i64>,
-    pub state: String,
+    pub state: ConnectionState,
     pub last_error: Option<String>,
     pub last_sync_on: Option<i64>,
     pub created_on: i64,
     pub updated_on: i64,
 }
 
-pub fn get(conn: &mut DbConn, org_id: i64) -> Result<Option<ConnectionRow>, ApiError> {
+pub fn get(conn: &mut DbConn, org_id: i64) -> DbResult<Option<ConnectionRow>> {
     Ok(connections::table
         .find(org_id)
         .select(ConnectionRow::as_select())
@@ -40,20 +43,28 @@ pub fn get(conn: &mut DbConn, org_id: i64) -> Result<Option<ConnectionRow>, ApiE
         .optional()?)
 }
 
-pub fn not_connected(org: &str) -> ApiError {
-    ApiError::not_found(
-        "not_connected",
-        format!("organization '{org}' has no connection; ConnectAsync makes one"),
-    )
-    .with("org", org)
+impl ConnectionRow {
+    /// Whether the connection selects `entity` (every entity when it names none).
+    pub fn selects(&self, entity: &str) -> bool {
+        self.entities
+            .as_ref()
+            .is_none_or(|list| list.get().iter().any(|e| e.as_str() == entity))
+    }
+}
+
+/// The org named `org` and its connection, or the refusal naming what is missing.
+pub fn of_org(conn: &mut DbConn, org: &str) -> DbResult<(OrgRow, ConnectionRow)> {
+    let org_row = orgs::require(conn, org)?;
+    let connection = get(conn, org_row.id)?.ok_or_else(|| not_connected(org))?;
+    Ok((org_row, connection))
 }
 
 /// The names of the orgs whose connection is `Connected`, in name order.
-pub fn connected_orgs(conn: &mut DbConn) -> Result<Vec<String>, ApiError> {
+pub fn connected_orgs(conn: &mut DbConn) -> DbResult<Vec<String>> {
     use super::schema::orgs;
     Ok(connections::table
         .inner_join(orgs::table)
-        .filter(connections::state.eq("Connected"))
+        .filter(connections::state.eq(ConnectionState::Connected))
         .order(orgs::name.asc())
         .select(orgs::name)
         .load(conn)?)
@@ -64,11 +75,11 @@ pub fn connected_orgs(conn: &mut DbConn) -> Result<Vec<String>, ApiError> {
 pub type Periodic = (String, i64, Option<i64>, i64);
 
 /// Connected orgs with a `SyncInterval`.
-pub fn with_interval(conn: &mut DbConn) -> Result<Vec<Periodic>, ApiError> {
+pub fn with_interval(conn: &mut DbConn) -> DbResult<Vec<Periodic>> {
     use super::schema::orgs;
     Ok(connections::table
         .inner_join(orgs::table)
-        .filter(connections::state.eq("Connected"))
+        .filter(connections::state.eq(ConnectionState::Connected))
         .filter(connections::sync_interval_secs.is_not_null())
         .select((
             orgs::name,
@@ -79,14 +90,14 @@ pub fn with_interval(conn: &mut DbConn) -> Result<Vec<Periodic>, ApiError> {
         .load(conn)?)
 }
 
-pub fn insert(conn: &mut DbConn, row: &ConnectionRow) -> Result<(), ApiError> {
+pub fn insert(conn: &mut DbConn, row: &ConnectionRow) -> DbResult<()> {
     diesel::insert_into(connections::table)
         .values(row)
         .execute(conn)?;
     Ok(())
 }
 
-pub fn save(conn: &mut DbConn, row: &ConnectionRow) -> Result<(), ApiError> {
+pub fn save(conn: &mut DbConn, row: &ConnectionRow) -> DbResult<()> {
     let mut row = row.clone();
     row.updated_on = now_micros();
     diesel::update(connections::table.find(row.org_id))
@@ -98,9 +109,9 @@ pub fn save(conn: &mut DbConn, row: &ConnectionRow) -> Result<(), ApiError> {
 pub fn set_state(
     conn: &mut DbConn,
     org_id: i64,
-    state: &str,
+    state: ConnectionState,
     error: Option<&str>,
-) -> Result<(), ApiError> {
+) -> DbResult<()> {
     diesel::update(connections::table.find(org_id))
         .set((
             connections::state.eq(state),
@@ -111,12 +122,11 @@ pub fn set_state(
     Ok(())
 }
 
-/// Removes the connection and its links; the org and its records stay. False when there was none.
-pub fn delete(conn: &mut DbConn, org_id: i64) -> Result<bool, ApiError> {
-    super::write_tx(conn, |conn| {
-        diesel::delete(links::table.filter(links::org_id.eq(org_id))).execute(conn)?;
-        Ok(diesel::delete(connections::table.find(org_id)).execute(conn)? == 1)
-    })
+/// Removes the connection and its links, inside the caller's write transaction; the org and
+/// its records stay. False when there was none.
+pub fn delete(conn: &mut DbConn, org_id: i64) -> DbResult<bool> {
+    diesel::delete(links::table.filter(links::org_id.eq(org_id))).execute(conn)?;
+    Ok(diesel::delete(connections::table.find(org_id)).execute(conn)? == 1)
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
@@ -127,7 +137,7 @@ pub struct LinkRow {
     pub inbound: bool,
     pub outbound: bool,
     /// The entity's filter in its canonical JSON form.
-    pub sync_filter: Option<String>,
+    pub sync_filter: Option<Json<serde_json::Value>>,
     /// The server's change token the next download starts from.
     pub checkpoint: Option<String>,
     /// The next download reads the link in full (new link, changed filter, expired token).
@@ -142,7 +152,7 @@ pub struct LinkRow {
 
 impl LinkRow {
     /// A new link, read in full at the next sync.
-    pub fn new(org_id: i64, entity: &str, sync_filter: Option<String>) -> Self {
+    pub fn new(org_id: i64, entity: &str, sync_filter: Option<Json<serde_json::Value>>) -> Self {
         Self {
             org_id,
             entity: entity.to_owned(),
@@ -159,7 +169,7 @@ impl LinkRow {
     }
 }
 
-pub fn links(conn: &mut DbConn, org_id: i64) -> Result<Vec<LinkRow>, ApiError> {
+pub fn links(conn: &mut DbConn, org_id: i64) -> DbResult<Vec<LinkRow>> {
     Ok(links::table
         .filter(links::org_id.eq(org_id))
         .order(links::entity.asc())
@@ -167,7 +177,7 @@ pub fn links(conn: &mut DbConn, org_id: i64) -> Result<Vec<LinkRow>, ApiError> {
         .load(conn)?)
 }
 
-pub fn link(conn: &mut DbConn, org_id: i64, entity: &str) -> Result<Option<LinkRow>, ApiError> {
+pub fn link(conn: &mut DbConn, org_id: i64, entity: &str) -> DbResult<Option<LinkRow>> {
     Ok(links::table
         .find((org_id, entity))
         .select(LinkRow::as_select())
@@ -175,7 +185,7 @@ pub fn link(conn: &mut DbConn, org_id: i64, entity: &str) -> Result<Option<LinkR
         .optional()?)
 }
 
-pub fn save_link(conn: &mut DbConn, link: &LinkRow) -> Result<(), ApiError> {
+pub fn save_link(conn: &mut DbConn, link: &LinkRow) -> DbResult<()> {
     let n = diesel::update(links::table.find((link.org_id, link.entity.as_str())))
         .set(link)
         .execute(conn)?;
@@ -187,18 +197,13 @@ pub fn save_link(conn: &mut DbConn, link: &LinkRow) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub fn delete_link(conn: &mut DbConn, org_id: i64, entity: &str) -> Result<(), ApiError> {
+pub fn delete_link(conn: &mut DbConn, org_id: i64, entity: &str) -> DbResult<()> {
     diesel::delete(links::table.find((org_id, entity))).execute(conn)?;
     clear_seen(conn, org_id, entity)
 }
 
 /// Records ids a full read has seen.
-pub fn add_seen(
-    conn: &mut DbConn,
-    org_id: i64,
-    entity: &str,
-    ids: &[String],
-) -> Result<(), ApiError> {
+pub fn add_seen(conn: &mut DbConn, org_id: i64, entity: &str, ids: &[String]) -> DbResult<()> {
     let rows: Vec<_> = ids
         .iter()
         .map(|id| {
@@ -237,7 +242,7 @@ pub fn unseen(
     entity: &str,
     after: &str,
     limit: i64,
-) -> Result<Vec<String>, ApiError> {
+) -> DbResult<Vec<String>> {
     use super::schema::records;
     let seen = link_seen::table
         .filter(link_seen::org_id.eq(org_id))
@@ -255,12 +260,23 @@ pub fn unseen(
         .load(conn)?)
 }
 
-pub fn clear_seen(conn: &mut DbConn, org_id: i64, entity: &str) -> Result<(), ApiError> {
+pub fn clear_seen(conn: &mut DbConn, org_id: i64, entity: &str) -> DbResult<()> {
     diesel::delete(
         link_seen::table
             .filter(link_seen::org_id.eq(org_id))
             .filter(link_seen::entity.eq(entity)),
     )
     .execute(conn)?;
+    Ok(())
+}
+
+/// Records when the connection last synced.
+pub fn set_last_sync(conn: &mut DbConn, org_id: i64, at: i64) -> DbResult<()> {
+    diesel::update(connections::table.find(org_id))
+        .set((
+            connections::last_sync_on.eq(at),
+            connections::updated_on.eq(now_micros()),
+        ))
+        .execute(conn)?;
     Ok(())
 }

@@ -4,15 +4,14 @@
 use diesel::prelude::*;
 
 use super::schema::idempotency_keys;
-use super::{now_micros, DbConn};
-use crate::error::ApiError;
+use super::{now_micros, DbConn, DbResult};
 
 pub struct Stored {
     pub request_hash: String,
     pub response: String,
 }
 
-pub fn find(conn: &mut DbConn, org_id: i64, key: &str) -> Result<Option<Stored>, ApiError> {
+pub fn find(conn: &mut DbConn, org_id: i64, key: &str) -> DbResult<Option<Stored>> {
     let row: Option<(String, String)> = idempotency_keys::table
         .filter(idempotency_keys::org_id.eq(org_id))
         .filter(idempotency_keys::key.eq(key))
@@ -31,7 +30,7 @@ pub fn store(
     key: &str,
     request_hash: &str,
     response: &str,
-) -> Result<(), ApiError> {
+) -> DbResult<()> {
     diesel::insert_into(idempotency_keys::table)
         .values((
             idempotency_keys::org_id.eq(org_id),

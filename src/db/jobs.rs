@@ -3,17 +3,17 @@
 use diesel::prelude::*;
 
 use super::schema::{job_log, jobs};
-use super::{now_micros, write_tx, DbConn};
-use crate::error::ApiError;
-use crate::jobs::{JobError, JobKind, JobStatus, LogLevel, Progress, Summary};
+use super::{now_micros, write_tx, DbConn, DbResult, Json};
+use crate::domain::error::{job_not_found, Code, Refusal};
+use crate::domain::jobs::{Finished, JobError, JobKind, JobStatus, LogLevel, Progress, Summary};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = jobs)]
 pub struct JobRow {
     pub id: String,
-    pub kind: String,
+    pub kind: JobKind,
     pub org_name: String,
-    pub status: String,
+    pub status: JobStatus,
     pub tries: i32,
     pub max_tries: i32,
     pub entered_on: i64,
@@ -21,26 +21,14 @@ pub struct JobRow {
     pub finished_on: Option<i64>,
     pub run_after: i64,
     pub added_by: String,
-    pub params: String,
-    pub progress: String,
-    pub summary: String,
-    pub error: Option<String>,
+    /// What the job was asked to do, in the form its kind reads.
+    pub params: Json<serde_json::Value>,
+    pub progress: Json<Progress>,
+    pub summary: Json<Summary>,
+    pub error: Option<Json<JobError>>,
     pub lease_owner: Option<String>,
     pub lease_until: Option<i64>,
     pub cancel_requested: bool,
-}
-
-impl JobRow {
-    pub fn status(&self) -> JobStatus {
-        JobStatus::parse(&self.status).unwrap_or(JobStatus::Failed)
-    }
-    pub fn kind(&self) -> Option<JobKind> {
-        JobKind::parse(&self.kind)
-    }
-}
-
-pub fn job_not_found(id: &str) -> ApiError {
-    ApiError::not_found("job_not_found", format!("job '{id}' does not exist")).with("job", id)
 }
 
 /// A new queued job, runnable at once.
@@ -51,13 +39,13 @@ pub fn enqueue(
     added_by: &str,
     params: &serde_json::Value,
     max_tries: i32,
-) -> Result<JobRow, ApiError> {
+) -> DbResult<JobRow> {
     let now = now_micros();
     let row = JobRow {
         id: uuid::Uuid::now_v7().to_string(),
-        kind: kind.as_str().to_owned(),
+        kind,
         org_name: org.to_owned(),
-        status: JobStatus::Queued.as_str().to_owned(),
+        status: JobStatus::Queued,
         tries: 0,
         max_tries,
         entered_on: now,
@@ -65,14 +53,9 @@ pub fn enqueue(
         finished_on: None,
         run_after: now,
         added_by: added_by.to_owned(),
-        params: params.to_string(),
-        progress: serde_json::to_string(&Progress {
-            phase: "Queued".to_owned(),
-            done: 0,
-            total: 0,
-        })
-        .map_err(ApiError::internal)?,
-        summary: "{}".to_owned(),
+        params: Json::new(params.clone()),
+        progress: Json::new(Progress::new("Queued", 0, 0)),
+        summary: Json::new(Summary::new()),
         error: None,
         lease_owner: None,
         lease_until: None,
@@ -94,7 +77,7 @@ pub fn enqueue_once(
     added_by: &str,
     params: &serde_json::Value,
     max_tries: i32,
-) -> Result<(JobRow, bool), ApiError> {
+) -> DbResult<(JobRow, bool)> {
     let org_row = super::orgs::require(conn, org)?;
     super::orgs::lock(conn, org_row.id)?;
     if let Some(active) = active(conn, org, kind)? {
@@ -104,15 +87,20 @@ pub fn enqueue_once(
 }
 
 /// When the org's latest job of `kind` was entered.
-pub fn last_entered(conn: &mut DbConn, org: &str, kind: JobKind) -> Result<Option<i64>, ApiError> {
+pub fn last_entered(conn: &mut DbConn, org: &str, kind: JobKind) -> DbResult<Option<i64>> {
     Ok(jobs::table
         .filter(jobs::org_name.eq(org))
-        .filter(jobs::kind.eq(kind.as_str()))
+        .filter(jobs::kind.eq(kind))
         .select(diesel::dsl::max(jobs::entered_on))
         .first(conn)?)
 }
 
-pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<JobRow>, ApiError> {
+/// The job, or the refusal naming it.
+pub fn require(conn: &mut DbConn, id: &str) -> DbResult<JobRow> {
+    Ok(get(conn, id)?.ok_or_else(|| job_not_found(id))?)
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> DbResult<Option<JobRow>> {
     Ok(jobs::table
         .find(id)
         .select(JobRow::as_select())
@@ -121,11 +109,11 @@ pub fn get(conn: &mut DbConn, id: &str) -> Result<Option<JobRow>, ApiError> {
 }
 
 /// The queued or running job of `kind` for `org`, if any.
-pub fn active(conn: &mut DbConn, org: &str, kind: JobKind) -> Result<Option<JobRow>, ApiError> {
+pub fn active(conn: &mut DbConn, org: &str, kind: JobKind) -> DbResult<Option<JobRow>> {
     Ok(jobs::table
         .filter(jobs::org_name.eq(org))
-        .filter(jobs::kind.eq(kind.as_str()))
-        .filter(jobs::status.eq_any([JobStatus::Queued.as_str(), JobStatus::InProcess.as_str()]))
+        .filter(jobs::kind.eq(kind))
+        .filter(jobs::status.eq_any([JobStatus::Queued, JobStatus::InProcess]))
         .order(jobs::entered_on.asc())
         .select(JobRow::as_select())
         .first(conn)
@@ -142,7 +130,7 @@ pub struct JobFilter {
     pub before: Option<String>,
 }
 
-pub fn list(conn: &mut DbConn, filter: &JobFilter, limit: i64) -> Result<Vec<JobRow>, ApiError> {
+pub fn list(conn: &mut DbConn, filter: &JobFilter, limit: i64) -> DbResult<Vec<JobRow>> {
     let mut q = jobs::table
         .select(JobRow::as_select())
         .order(jobs::id.desc())
@@ -152,10 +140,10 @@ pub fn list(conn: &mut DbConn, filter: &JobFilter, limit: i64) -> Result<Vec<Job
         q = q.filter(jobs::org_name.eq(org.clone()));
     }
     if let Some(status) = filter.status {
-        q = q.filter(jobs::status.eq(status.as_str()));
+        q = q.filter(jobs::status.eq(status));
     }
     if let Some(kind) = filter.kind {
-        q = q.filter(jobs::kind.eq(kind.as_str()));
+        q = q.filter(jobs::kind.eq(kind));
     }
     if let Some(before) = &filter.before {
         q = q.filter(jobs::id.lt(before.clone()));
@@ -166,18 +154,14 @@ pub fn list(conn: &mut DbConn, filter: &JobFilter, limit: i64) -> Result<Vec<Job
 /// Claims the next runnable job for `worker`: a queued one whose time has come, or a running
 /// one whose lease lapsed (its process died). On PostgreSQL `SKIP LOCKED` lets many workers
 /// and processes claim side by side; SQLite's write lock serializes them.
-pub fn claim(
-    conn: &mut DbConn,
-    worker: &str,
-    lease_micros: i64,
-) -> Result<Option<JobRow>, ApiError> {
+pub fn claim(conn: &mut DbConn, worker: &str, lease_micros: i64) -> DbResult<Option<JobRow>> {
     write_tx(conn, |conn| {
         let now = now_micros();
         let runnable = jobs::status
-            .eq(JobStatus::Queued.as_str())
+            .eq(JobStatus::Queued)
             .and(jobs::run_after.le(now))
             .or(jobs::status
-                .eq(JobStatus::InProcess.as_str())
+                .eq(JobStatus::InProcess)
                 .and(jobs::lease_until.lt(now)));
         let id: Option<String> = match conn {
             DbConn::Pg(c) => jobs::table
@@ -198,14 +182,34 @@ pub fn claim(
         let Some(id) = id else { return Ok(None) };
         diesel::update(jobs::table.find(&id))
             .set((
-                jobs::status.eq(JobStatus::InProcess.as_str()),
+                jobs::status.eq(JobStatus::InProcess),
                 jobs::tries.eq(jobs::tries + 1),
                 jobs::last_tried_on.eq(now),
                 jobs::lease_owner.eq(worker),
                 jobs::lease_until.eq(now + lease_micros),
             ))
             .execute(conn)?;
-        get(conn, &id)
+        match get(conn, &id) {
+            Err(super::DbError::Query(diesel::result::Error::DeserializationError(e))) => {
+                // A row this version cannot read (a kind it does not know) fails for good
+                // rather than being claimed again and again.
+                let error = JobError::fatal(
+                    Code::UnknownJobKind,
+                    format!("this version cannot read job '{id}': {e}"),
+                );
+                diesel::update(jobs::table.find(&id))
+                    .set((
+                        jobs::status.eq(JobStatus::Failed),
+                        jobs::finished_on.eq(now),
+                        jobs::error.eq(Some(Json::new(error))),
+                        jobs::lease_owner.eq(None::<String>),
+                        jobs::lease_until.eq(None::<i64>),
+                    ))
+                    .execute(conn)?;
+                Ok(None)
+            }
+            other => other,
+        }
     })
 }
 
@@ -216,12 +220,12 @@ pub fn heartbeat(
     id: &str,
     worker: &str,
     lease_micros: i64,
-) -> Result<(bool, bool), ApiError> {
+) -> DbResult<(bool, bool)> {
     let n = diesel::update(
         jobs::table
             .find(id)
             .filter(jobs::lease_owner.eq(worker))
-            .filter(jobs::status.eq(JobStatus::InProcess.as_str())),
+            .filter(jobs::status.eq(JobStatus::InProcess)),
     )
     .set(jobs::lease_until.eq(now_micros() + lease_micros))
     .execute(conn)?;
@@ -235,7 +239,7 @@ pub fn heartbeat(
 }
 
 /// True when a cancel was asked for, or `worker` no longer holds the job.
-pub fn must_stop(conn: &mut DbConn, id: &str, worker: &str) -> Result<bool, ApiError> {
+pub fn must_stop(conn: &mut DbConn, id: &str, worker: &str) -> DbResult<bool> {
     let row: Option<(bool, Option<String>)> = jobs::table
         .find(id)
         .select((jobs::cancel_requested, jobs::lease_owner))
@@ -249,119 +253,118 @@ pub fn set_progress(
     id: &str,
     worker: &str,
     progress: &Progress,
-) -> Result<(), ApiError> {
+) -> DbResult<()> {
     diesel::update(jobs::table.find(id).filter(jobs::lease_owner.eq(worker)))
-        .set(jobs::progress.eq(serde_json::to_string(progress).map_err(ApiError::internal)?))
+        .set(jobs::progress.eq(Json::new(progress.clone())))
         .execute(conn)?;
     Ok(())
 }
 
 /// Ends a run. A retryable error with tries left queues the job again after a backoff;
-/// otherwise the status is final. Only the lease holder may end it; false when it no longer
-/// holds the job.
+/// otherwise the status is final. Only the lease holder may end it; gives the status it
+/// ended in, or `None` when the worker no longer holds the job.
 pub fn finish(
     conn: &mut DbConn,
     id: &str,
     worker: &str,
-    outcome: Result<(JobStatus, Summary), JobError>,
+    outcome: Result<Finished, JobError>,
     backoff_micros: impl Fn(i32) -> i64,
-) -> Result<bool, ApiError> {
+) -> DbResult<Option<JobStatus>> {
     write_tx(conn, |conn| {
         let Some(job) = get(conn, id)? else {
-            return Ok(false);
+            return Ok(None);
         };
-        if job.lease_owner.as_deref() != Some(worker) || job.status() != JobStatus::InProcess {
-            return Ok(false);
+        if job.lease_owner.as_deref() != Some(worker) || job.status != JobStatus::InProcess {
+            return Ok(None);
         }
         let now = now_micros();
         let owned = jobs::table.find(id).filter(jobs::lease_owner.eq(worker));
-        match outcome {
+        let ended = match outcome {
             Ok((status, summary)) => {
                 diesel::update(owned)
                     .set((
-                        jobs::status.eq(status.as_str()),
+                        jobs::status.eq(status),
                         jobs::finished_on.eq(now),
-                        jobs::summary
-                            .eq(serde_json::to_string(&summary).map_err(ApiError::internal)?),
-                        jobs::error.eq(None::<String>),
+                        jobs::summary.eq(Json::new(summary)),
+                        jobs::error.eq(None::<Json<JobError>>),
                         jobs::lease_owner.eq(None::<String>),
                         jobs::lease_until.eq(None::<i64>),
                     ))
                     .execute(conn)?;
+                status
             }
             Err(e) => {
                 let again = e.retryable && job.tries < job.max_tries && !job.cancel_requested;
-                let error = serde_json::to_string(&e).map_err(ApiError::internal)?;
                 let (status, finished, run_after) = if again {
                     (JobStatus::Queued, None, now + backoff_micros(job.tries))
-                } else if job.cancel_requested || e.code == "cancelled" {
+                } else if job.cancel_requested || e.is_cancel() {
                     (JobStatus::Cancelled, Some(now), job.run_after)
                 } else {
                     (JobStatus::Failed, Some(now), job.run_after)
                 };
                 diesel::update(owned)
                     .set((
-                        jobs::status.eq(status.as_str()),
+                        jobs::status.eq(status),
                         jobs::finished_on.eq(finished),
                         jobs::run_after.eq(run_after),
-                        jobs::error.eq(Some(error)),
+                        jobs::error.eq(Some(Json::new(e))),
                         jobs::lease_owner.eq(None::<String>),
                         jobs::lease_until.eq(None::<i64>),
                     ))
                     .execute(conn)?;
+                status
             }
-        }
-        Ok(true)
+        };
+        Ok(Some(ended))
     })
 }
 
 /// `Run`: a queued, failed or cancelled job becomes runnable now.
-pub fn run_now(conn: &mut DbConn, id: &str) -> Result<JobRow, ApiError> {
+pub fn run_now(conn: &mut DbConn, id: &str) -> DbResult<JobRow> {
     write_tx(conn, |conn| {
-        let job = get(conn, id)?.ok_or_else(|| job_not_found(id))?;
-        match job.status() {
-            JobStatus::Queued | JobStatus::Failed | JobStatus::Cancelled => {}
-            other => {
-                return Err(ApiError::conflict(
-                    "job_not_runnable",
-                    format!(
-                        "job '{id}' is {other}; only a queued, failed or cancelled job can be run"
-                    ),
-                )
-                .with("job_status", other.as_str()))
-            }
+        let job = require(conn, id)?;
+        if !job.status.can_run() {
+            return Err(Refusal::new(
+                Code::JobNotRunnable,
+                format!(
+                    "job '{id}' is {}; only a queued, failed or cancelled job can be run",
+                    job.status
+                ),
+            )
+            .with("job_status", job.status.as_str())
+            .into());
         }
         diesel::update(jobs::table.find(id))
             .set((
-                jobs::status.eq(JobStatus::Queued.as_str()),
+                jobs::status.eq(JobStatus::Queued),
                 jobs::run_after.eq(now_micros()),
                 jobs::finished_on.eq(None::<i64>),
                 jobs::cancel_requested.eq(false),
             ))
             .execute(conn)?;
-        get(conn, id)?.ok_or_else(|| job_not_found(id))
+        require(conn, id)
     })
 }
 
-pub fn reset_tries(conn: &mut DbConn, id: &str) -> Result<JobRow, ApiError> {
+pub fn reset_tries(conn: &mut DbConn, id: &str) -> DbResult<JobRow> {
     let n = diesel::update(jobs::table.find(id))
         .set(jobs::tries.eq(0))
         .execute(conn)?;
     if n == 0 {
-        return Err(job_not_found(id));
+        return Err(job_not_found(id).into());
     }
-    get(conn, id)?.ok_or_else(|| job_not_found(id))
+    require(conn, id)
 }
 
 /// `Cancel`: a queued job is cancelled at once; a running one stops at its next batch boundary.
-pub fn cancel(conn: &mut DbConn, id: &str) -> Result<JobRow, ApiError> {
+pub fn cancel(conn: &mut DbConn, id: &str) -> DbResult<JobRow> {
     write_tx(conn, |conn| {
-        let job = get(conn, id)?.ok_or_else(|| job_not_found(id))?;
-        match job.status() {
+        let job = require(conn, id)?;
+        match job.status {
             JobStatus::Queued => {
                 diesel::update(jobs::table.find(id))
                     .set((
-                        jobs::status.eq(JobStatus::Cancelled.as_str()),
+                        jobs::status.eq(JobStatus::Cancelled),
                         jobs::finished_on.eq(now_micros()),
                     ))
                     .execute(conn)?;
@@ -372,26 +375,36 @@ pub fn cancel(conn: &mut DbConn, id: &str) -> Result<JobRow, ApiError> {
                     .execute(conn)?;
             }
             other => {
-                return Err(ApiError::conflict(
-                    "job_finished",
+                return Err(Refusal::new(
+                    Code::JobFinished,
                     format!("job '{id}' is already {other}"),
                 )
-                .with("job_status", other.as_str()))
+                .with("job_status", other.as_str())
+                .into())
             }
         }
-        get(conn, id)?.ok_or_else(|| job_not_found(id))
+        require(conn, id)
     })
+}
+
+/// Cancels every queued job of `org` in one statement; gives how many.
+pub fn cancel_queued(conn: &mut DbConn, org: &str) -> DbResult<usize> {
+    Ok(diesel::update(
+        jobs::table
+            .filter(jobs::org_name.eq(org))
+            .filter(jobs::status.eq(JobStatus::Queued)),
+    )
+    .set((
+        jobs::status.eq(JobStatus::Cancelled),
+        jobs::finished_on.eq(now_micros()),
+    ))
+    .execute(conn)?)
 }
 
 /// Deletes finished jobs that ended before `cutoff_micros` (their logs go with them); gives
 /// how many.
-pub fn purge(conn: &mut DbConn, cutoff_micros: i64) -> Result<usize, ApiError> {
-    let finished = [
-        JobStatus::Completed.as_str(),
-        JobStatus::CompletedWithErrors.as_str(),
-        JobStatus::Failed.as_str(),
-        JobStatus::Cancelled.as_str(),
-    ];
+pub fn purge(conn: &mut DbConn, cutoff_micros: i64) -> DbResult<usize> {
+    let finished = JobStatus::FINISHED;
     write_tx(conn, |conn| {
         let old: Vec<String> = jobs::table
             .filter(jobs::status.eq_any(finished))
@@ -407,7 +420,7 @@ pub fn purge(conn: &mut DbConn, cutoff_micros: i64) -> Result<usize, ApiError> {
 }
 
 /// Counts by status, for the metrics.
-pub fn counts(conn: &mut DbConn) -> Result<Vec<(String, i64)>, ApiError> {
+pub fn counts(conn: &mut DbConn) -> DbResult<Vec<(JobStatus, i64)>> {
     Ok(jobs::table
         .group_by(jobs::status)
         .select((jobs::status, diesel::dsl::count_star()))
@@ -420,7 +433,7 @@ pub struct LogRow {
     pub id: i64,
     pub job_id: String,
     pub at: i64,
-    pub level: String,
+    pub level: LogLevel,
     pub entity: Option<String>,
     pub record_id: Option<String>,
     pub action: String,
@@ -432,7 +445,7 @@ pub struct LogRow {
 pub struct NewLog {
     pub job_id: String,
     pub at: i64,
-    pub level: String,
+    pub level: LogLevel,
     pub entity: Option<String>,
     pub record_id: Option<String>,
     pub action: String,
@@ -444,7 +457,7 @@ impl NewLog {
         Self {
             job_id: job_id.to_owned(),
             at: now_micros(),
-            level: level.as_str().to_owned(),
+            level,
             entity: None,
             record_id: None,
             action: action.to_owned(),
@@ -461,7 +474,7 @@ impl NewLog {
     }
 }
 
-pub fn append_log(conn: &mut DbConn, entries: &[NewLog]) -> Result<(), ApiError> {
+pub fn append_log(conn: &mut DbConn, entries: &[NewLog]) -> DbResult<()> {
     match conn {
         DbConn::Pg(c) => {
             for chunk in entries.chunks(500) {
@@ -494,7 +507,7 @@ pub fn log(
     job_id: &str,
     filter: &LogFilter,
     limit: i64,
-) -> Result<Vec<LogRow>, ApiError> {
+) -> DbResult<Vec<LogRow>> {
     let mut q = job_log::table
         .filter(job_log::job_id.eq(job_id.to_owned()))
         .order(job_log::id.asc())
@@ -502,7 +515,7 @@ pub fn log(
         .select(LogRow::as_select())
         .into_boxed();
     if let Some(level) = filter.level {
-        q = q.filter(job_log::level.eq(level.as_str()));
+        q = q.filter(job_log::level.eq(level));
     }
     if let Some(entity) = &filter.entity {
         q = q.filter(job_log::entity.eq(entity.clone()));

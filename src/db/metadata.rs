@@ -3,51 +3,38 @@
 use diesel::prelude::*;
 
 use super::schema::{entities, records};
-use super::{orgs, DbConn};
+use super::{orgs, DbConn, DbResult, Json};
+use crate::domain::error::entity_not_found;
 use crate::domain::metadata::EntityDef;
-use crate::error::ApiError;
 
 /// All entities of an org, in name order.
-pub fn entities(conn: &mut DbConn, org_id: i64) -> Result<Vec<EntityDef>, ApiError> {
-    let rows: Vec<String> = entities::table
+pub fn entities(conn: &mut DbConn, org_id: i64) -> DbResult<Vec<EntityDef>> {
+    let rows: Vec<Json<EntityDef>> = entities::table
         .filter(entities::org_id.eq(org_id))
         .order(entities::name.asc())
         .select(entities::definition)
         .load(conn)?;
-    rows.iter().map(|d| parse(d)).collect()
+    Ok(rows.into_iter().map(Json::into_inner).collect())
 }
 
-pub fn entity(conn: &mut DbConn, org_id: i64, name: &str) -> Result<Option<EntityDef>, ApiError> {
-    let row: Option<String> = entities::table
+pub fn entity(conn: &mut DbConn, org_id: i64, name: &str) -> DbResult<Option<EntityDef>> {
+    let row: Option<Json<EntityDef>> = entities::table
         .filter(entities::org_id.eq(org_id))
         .filter(entities::name.eq(name))
         .select(entities::definition)
         .first(conn)
         .optional()?;
-    row.as_deref().map(parse).transpose()
+    Ok(row.map(Json::into_inner))
 }
 
 /// The entity, or a 404 naming it.
-pub fn require_entity(conn: &mut DbConn, org_id: i64, name: &str) -> Result<EntityDef, ApiError> {
-    entity(conn, org_id, name)?.ok_or_else(|| entity_not_found(name))
-}
-
-pub fn entity_not_found(name: &str) -> ApiError {
-    ApiError::not_found(
-        "entity_not_found",
-        format!("entity '{name}' is not defined in this org"),
-    )
-    .with("entity", name)
-}
-
-fn parse(definition: &str) -> Result<EntityDef, ApiError> {
-    serde_json::from_str(definition)
-        .map_err(|e| ApiError::internal(format!("stored entity definition: {e}")))
+pub fn require_entity(conn: &mut DbConn, org_id: i64, name: &str) -> DbResult<EntityDef> {
+    Ok(entity(conn, org_id, name)?.ok_or_else(|| entity_not_found(name))?)
 }
 
 /// Defines or redefines an entity in its own transaction; true when it is new. Bumps the
 /// metadata version.
-pub fn put_entity(conn: &mut DbConn, org_id: i64, def: &EntityDef) -> Result<bool, ApiError> {
+pub fn put_entity(conn: &mut DbConn, org_id: i64, def: &EntityDef) -> DbResult<bool> {
     super::write_tx(conn, |conn| {
         orgs::lock(conn, org_id)?;
         let created = store_entity(conn, org_id, def)?;
@@ -57,8 +44,8 @@ pub fn put_entity(conn: &mut DbConn, org_id: i64, def: &EntityDef) -> Result<boo
 }
 
 /// Defines or redefines an entity inside the caller's write transaction; true when it is new.
-pub fn store_entity(conn: &mut DbConn, org_id: i64, def: &EntityDef) -> Result<bool, ApiError> {
-    let definition = serde_json::to_string(def).map_err(ApiError::internal)?;
+pub fn store_entity(conn: &mut DbConn, org_id: i64, def: &EntityDef) -> DbResult<bool> {
+    let definition = Json::new(def.clone());
     let updated = diesel::update(
         entities::table
             .filter(entities::org_id.eq(org_id))
@@ -79,7 +66,7 @@ pub fn store_entity(conn: &mut DbConn, org_id: i64, def: &EntityDef) -> Result<b
 }
 
 /// Drops an entity and its records in its own transaction; false when it was not defined.
-pub fn drop_entity(conn: &mut DbConn, org_id: i64, name: &str) -> Result<bool, ApiError> {
+pub fn drop_entity(conn: &mut DbConn, org_id: i64, name: &str) -> DbResult<bool> {
     super::write_tx(conn, |conn| {
         orgs::lock(conn, org_id)?;
         let dropped = remove_entity(conn, org_id, name)?;
@@ -91,7 +78,7 @@ pub fn drop_entity(conn: &mut DbConn, org_id: i64, name: &str) -> Result<bool, A
 }
 
 /// Drops an entity and its records inside the caller's write transaction.
-pub fn remove_entity(conn: &mut DbConn, org_id: i64, name: &str) -> Result<bool, ApiError> {
+pub fn remove_entity(conn: &mut DbConn, org_id: i64, name: &str) -> DbResult<bool> {
     let gone = diesel::delete(
         entities::table
             .filter(entities::org_id.eq(org_id))

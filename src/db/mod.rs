@@ -15,6 +15,7 @@ macro_rules! per_backend {
 
 pub mod changes;
 pub mod connections;
+pub mod error;
 pub mod idempotency;
 pub mod jobs;
 pub mod metadata;
@@ -22,9 +23,9 @@ pub mod orgs;
 pub mod records;
 pub mod schema;
 pub mod transactions;
+pub mod types;
 pub mod users;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -34,7 +35,9 @@ use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::error::ApiError;
+use crate::config::Backend;
+pub use error::{DbError, DbResult};
+pub use types::Json;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -44,33 +47,6 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/po
 pub enum DbConn {
     Pg(PgConnection),
     Sqlite(SqliteConnection),
-}
-
-/// Which database a URL names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Backend {
-    Postgres(String),
-    /// The SQLite file (or `:memory:`).
-    Sqlite(PathBuf),
-}
-
-impl Backend {
-    /// `postgres://…` / `postgresql://…` or `sqlite://path` / `sqlite:path` / a bare path.
-    pub fn from_url(url: &str) -> Result<Self, String> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self::Postgres(url.to_owned()));
-        }
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
-        if path.is_empty() || path.contains("://") {
-            return Err(format!(
-                "database URL '{url}' is neither postgres://… nor sqlite://PATH"
-            ));
-        }
-        Ok(Self::Sqlite(PathBuf::from(path)))
-    }
 }
 
 /// Opens connections of the configured backend, with SQLite's pragmas applied to each.
@@ -169,37 +145,39 @@ impl Db {
         self.is_postgres
     }
 
-    /// Runs blocking database work on the blocking pool, in the caller's span.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    /// Runs blocking database work on the blocking pool, in the caller's span. The work's
+    /// error type is the caller's: anything storage gives (`DbError`) converts into it.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
+        E: From<DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
         let span = tracing::Span::current();
         actix_web::web::block(move || {
             let _entered = span.enter();
-            let mut conn = pool.get().map_err(ApiError::pool)?;
+            let mut conn = pool.get().map_err(|e| DbError::Pool(e.to_string()))?;
             f(&mut conn)
         })
         .await
-        .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+        .map_err(|e| E::from(DbError::Pool(format!("the blocking pool failed: {e}"))))?
     }
 
     /// A connection for synchronous callers (the CLI, background loops already off the runtime).
-    pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>, ApiError> {
-        self.pool.get().map_err(ApiError::pool)
+    pub fn get(&self) -> DbResult<r2d2::PooledConnection<Manager>> {
+        self.pool.get().map_err(|e| DbError::Pool(e.to_string()))
     }
 
     /// True when the database answers and no migration is pending.
-    pub async fn ready(&self) -> Result<(), ApiError> {
+    pub async fn ready(&self) -> DbResult<()> {
         let migrations = self.migrations();
         self.run(move |conn| {
             let pending = conn
                 .has_pending_migration(migrations)
-                .map_err(|e| ApiError::unavailable(format!("cannot read migrations: {e}")))?;
+                .map_err(|e| DbError::Pool(format!("cannot read migrations: {e}")))?;
             if pending {
-                Err(ApiError::unavailable("migrations are pending"))
+                Err(DbError::Pool("migrations are pending".to_owned()))
             } else {
                 Ok(())
             }

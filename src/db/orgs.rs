@@ -4,8 +4,9 @@ use diesel::prelude::*;
 
 use super::schema::{orgs, records};
 use super::DbConn;
-use crate::auth::org_not_found;
-use crate::error::ApiError;
+use super::{DbResult, Json};
+use crate::domain::error::{org_not_found, Code, Refusal};
+use crate::wire::orgs::{Quotas, RegistrationInfo};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = orgs)]
@@ -13,8 +14,8 @@ pub struct OrgRow {
     pub id: i64,
     pub name: String,
     pub display_name: Option<String>,
-    pub registration_info: Option<String>,
-    pub quotas: Option<String>,
+    pub registration_info: Option<Json<RegistrationInfo>>,
+    pub quotas: Option<Json<Quotas>>,
     pub last_version: i64,
     pub purged_version: i64,
     pub metadata_version: i64,
@@ -26,28 +27,29 @@ pub struct OrgRow {
 pub struct NewOrg<'a> {
     pub name: &'a str,
     pub display_name: Option<&'a str>,
-    pub registration_info: Option<String>,
-    pub quotas: Option<String>,
+    pub registration_info: Option<Json<RegistrationInfo>>,
+    pub quotas: Option<Json<Quotas>>,
     pub created_on: i64,
 }
 
-pub fn create(conn: &mut DbConn, org: &NewOrg<'_>) -> Result<OrgRow, ApiError> {
+pub fn create(conn: &mut DbConn, org: &NewOrg<'_>) -> DbResult<OrgRow> {
     let inserted = diesel::insert_into(orgs::table).values(org).execute(conn);
     match inserted {
         Ok(_) => require(conn, org.name),
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => Err(ApiError::conflict(
-            "org_exists",
+        )) => Err(Refusal::new(
+            Code::OrgExists,
             format!("organization '{}' already exists", org.name),
         )
-        .with("org", org.name)),
+        .with("org", org.name)
+        .into()),
         Err(e) => Err(e.into()),
     }
 }
 
-pub fn find(conn: &mut DbConn, name: &str) -> Result<Option<OrgRow>, ApiError> {
+pub fn find(conn: &mut DbConn, name: &str) -> DbResult<Option<OrgRow>> {
     Ok(orgs::table
         .filter(orgs::name.eq(name))
         .select(OrgRow::as_select())
@@ -56,12 +58,12 @@ pub fn find(conn: &mut DbConn, name: &str) -> Result<Option<OrgRow>, ApiError> {
 }
 
 /// The org, or the 404 every caller gives for a missing one.
-pub fn require(conn: &mut DbConn, name: &str) -> Result<OrgRow, ApiError> {
-    find(conn, name)?.ok_or_else(|| org_not_found(name))
+pub fn require(conn: &mut DbConn, name: &str) -> DbResult<OrgRow> {
+    Ok(find(conn, name)?.ok_or_else(|| org_not_found(name))?)
 }
 
 /// A page of orgs in name order, after `after`.
-pub fn list(conn: &mut DbConn, after: Option<&str>, limit: i64) -> Result<Vec<OrgRow>, ApiError> {
+pub fn list(conn: &mut DbConn, after: Option<&str>, limit: i64) -> DbResult<Vec<OrgRow>> {
     let mut q = orgs::table
         .select(OrgRow::as_select())
         .order(orgs::name.asc())
@@ -74,7 +76,7 @@ pub fn list(conn: &mut DbConn, after: Option<&str>, limit: i64) -> Result<Vec<Or
 }
 
 /// Deletes the org and everything it holds; false when there was no such org.
-pub fn delete(conn: &mut DbConn, name: &str) -> Result<bool, ApiError> {
+pub fn delete(conn: &mut DbConn, name: &str) -> DbResult<bool> {
     super::write_tx(conn, |conn| {
         let Some(org) = find(conn, name)? else {
             return Ok(false);
@@ -90,7 +92,7 @@ pub fn delete(conn: &mut DbConn, name: &str) -> Result<bool, ApiError> {
 /// PostgreSQL this is the row lock that makes versions commit in the order they are taken, so
 /// a reader of the change feed can never pass a version that commits later; on SQLite the
 /// `BEGIN IMMEDIATE` of [`super::write_tx`] already serializes writers.
-pub fn lock(conn: &mut DbConn, org_id: i64) -> Result<OrgRow, ApiError> {
+pub fn lock(conn: &mut DbConn, org_id: i64) -> DbResult<OrgRow> {
     Ok(
         per_backend!(conn, c => diesel::update(orgs::table.filter(orgs::id.eq(org_id)))
         .set(orgs::last_version.eq(orgs::last_version))
@@ -100,7 +102,7 @@ pub fn lock(conn: &mut DbConn, org_id: i64) -> Result<OrgRow, ApiError> {
 }
 
 /// Records the last version a write transaction used (under [`lock`]).
-pub fn set_last_version(conn: &mut DbConn, org_id: i64, version: i64) -> Result<(), ApiError> {
+pub fn set_last_version(conn: &mut DbConn, org_id: i64, version: i64) -> DbResult<()> {
     diesel::update(orgs::table.filter(orgs::id.eq(org_id)))
         .set(orgs::last_version.eq(version))
         .execute(conn)?;
@@ -108,7 +110,7 @@ pub fn set_last_version(conn: &mut DbConn, org_id: i64, version: i64) -> Result<
 }
 
 /// Bumps the metadata version (under [`lock`]) and gives the new one.
-pub fn bump_metadata_version(conn: &mut DbConn, org_id: i64) -> Result<i64, ApiError> {
+pub fn bump_metadata_version(conn: &mut DbConn, org_id: i64) -> DbResult<i64> {
     Ok(
         per_backend!(conn, c => diesel::update(orgs::table.filter(orgs::id.eq(org_id)))
         .set(orgs::metadata_version.eq(orgs::metadata_version + 1))
@@ -117,7 +119,7 @@ pub fn bump_metadata_version(conn: &mut DbConn, org_id: i64) -> Result<i64, ApiE
     )
 }
 
-pub fn by_id(conn: &mut DbConn, org_id: i64) -> Result<OrgRow, ApiError> {
+pub fn by_id(conn: &mut DbConn, org_id: i64) -> DbResult<OrgRow> {
     Ok(orgs::table
         .find(org_id)
         .select(OrgRow::as_select())

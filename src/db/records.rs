@@ -9,11 +9,12 @@ use diesel::upsert::excluded;
 use serde_json::{Map, Value};
 
 use super::schema::records;
+use super::DbResult;
 use super::{now_micros, orgs, DbConn};
+use crate::domain::error::{self, Code, Refusal};
 use crate::domain::metadata::EntityDef;
 use crate::domain::names::RecordId;
 use crate::domain::record::check_required;
-use crate::error::ApiError;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = records)]
@@ -35,12 +36,7 @@ pub struct RecordRow {
 /// Rows per multi-row statement: well under SQLite's limit of bound parameters.
 const CHUNK: usize = 500;
 
-pub fn get(
-    conn: &mut DbConn,
-    org_id: i64,
-    entity: &str,
-    id: &str,
-) -> Result<Option<RecordRow>, ApiError> {
+pub fn get(conn: &mut DbConn, org_id: i64, entity: &str, id: &str) -> DbResult<Option<RecordRow>> {
     Ok(records::table
         .filter(records::org_id.eq(org_id))
         .filter(records::entity.eq(entity))
@@ -57,7 +53,7 @@ pub fn list(
     entity: &str,
     after: Option<&str>,
     limit: i64,
-) -> Result<Vec<RecordRow>, ApiError> {
+) -> DbResult<Vec<RecordRow>> {
     let mut q = records::table
         .filter(records::org_id.eq(org_id))
         .filter(records::entity.eq(entity.to_owned()))
@@ -73,7 +69,7 @@ pub fn list(
 }
 
 /// Live records per entity.
-pub fn counts(conn: &mut DbConn, org_id: i64) -> Result<Vec<(String, i64)>, ApiError> {
+pub fn counts(conn: &mut DbConn, org_id: i64) -> DbResult<Vec<(String, i64)>> {
     Ok(records::table
         .filter(records::org_id.eq(org_id))
         .filter(records::deleted.eq(false))
@@ -120,7 +116,7 @@ pub enum Precondition {
 }
 
 /// What one write came to: applied, or the problem that stopped it.
-pub type Outcome = Result<Applied, ApiError>;
+pub type Outcome = Result<Applied, Refusal>;
 
 #[derive(Debug, Clone)]
 pub enum Applied {
@@ -145,7 +141,7 @@ pub fn apply(
     org_id: i64,
     defs: &HashMap<String, EntityDef>,
     ops: &[WriteOp],
-) -> Result<Vec<Result<Applied, ApiError>>, ApiError> {
+) -> DbResult<Vec<Outcome>> {
     let org = orgs::lock(conn, org_id)?;
     let current = load_many(
         conn,
@@ -164,7 +160,7 @@ pub fn apply_locked(
     defs: &HashMap<String, EntityDef>,
     ops: &[WriteOp],
     mut current: HashMap<(String, String), RecordRow>,
-) -> Result<Vec<Result<Applied, ApiError>>, ApiError> {
+) -> DbResult<Vec<Outcome>> {
     let org_id = org.id;
     let now = now_micros();
     let mut version = org.last_version;
@@ -198,7 +194,7 @@ fn plan(
     org_id: i64,
     version: i64,
     now: i64,
-) -> Result<Applied, ApiError> {
+) -> Outcome {
     let live = existing.filter(|r| !r.deleted);
     let actual = existing.map_or(0, |r| r.version);
     let failed = match op.precondition {
@@ -210,24 +206,20 @@ fn plan(
             .then(|| format!("record '{}' is at version {actual}, not {expected}", op.id)),
     };
     if let Some(detail) = failed {
-        return Err(ApiError::precondition_failed(detail)
+        return Err(Refusal::new(Code::PreconditionFailed, detail)
             .with("entity", op.entity.as_str())
             .with("id", op.id.as_str())
             .with("version", actual));
     }
-    let not_found = || record_not_found(&op.entity, op.id.as_str());
+    let not_found = || error::record_not_found(&op.entity, op.id.as_str());
     let def = defs
         .get(&op.entity)
-        .ok_or_else(|| super::metadata::entity_not_found(&op.entity))?;
+        .ok_or_else(|| error::entity_not_found(&op.entity))?;
     // An id keeps the version it was first created at across delete and re-create, so the feed
     // can tell that a reader whose token predates it never held the record.
     let new_row =
-        |attributes: Map<String, Value>, live: Option<&RecordRow>| -> Result<RecordRow, ApiError> {
-            check_required(def, &attributes).map_err(|e| {
-                ApiError::unprocessable(e.code, e.message)
-                    .with("entity", op.entity.as_str())
-                    .with("attribute", e.attribute)
-            })?;
+        |attributes: Map<String, Value>, live: Option<&RecordRow>| -> Result<RecordRow, Refusal> {
+            check_required(def, &attributes).map_err(|e| error::invalid_record(&op.entity, e))?;
             Ok(RecordRow {
                 org_id,
                 entity: op.entity.clone(),
@@ -243,8 +235,9 @@ fn plan(
                     .or(existing.and_then(|r| r.server_version)),
             })
         };
-    let merged = |base: &RecordRow| -> Result<Map<String, Value>, ApiError> {
-        let mut attrs = stored_attributes(base)?;
+    let merged = |base: &RecordRow| -> Result<Map<String, Value>, Refusal> {
+        let mut attrs = stored_attributes(base)
+            .map_err(|e| Refusal::new(Code::InternalError, e.to_string()))?;
         for (k, v) in &op.attributes {
             if v.is_null() {
                 attrs.remove(k);
@@ -262,8 +255,8 @@ fn plan(
             .collect()
     };
     match (op.kind, live) {
-        (WriteKind::Create, Some(_)) => Err(ApiError::conflict(
-            "record_exists",
+        (WriteKind::Create, Some(_)) => Err(Refusal::new(
+            Code::RecordExists,
             format!(
                 "a record '{}' of entity '{}' already exists",
                 op.id, op.entity
@@ -289,27 +282,22 @@ fn plan(
     }
 }
 
-pub fn record_not_found(entity: &str, id: &str) -> ApiError {
-    ApiError::not_found(
-        "record_not_found",
-        format!("entity '{entity}' has no record '{id}'"),
-    )
-    .with("entity", entity)
-    .with("id", id)
+/// The record's attributes as stored (a JSON object).
+pub fn stored_attributes(row: &RecordRow) -> DbResult<Map<String, Value>> {
+    serde_json::from_str(&row.attributes).map_err(|e| {
+        super::DbError::Corrupt(format!(
+            "records ({}, {}): attributes are not a JSON object: {e}",
+            row.entity, row.id
+        ))
+    })
 }
 
-pub fn stored_attributes(row: &RecordRow) -> Result<Map<String, Value>, ApiError> {
-    serde_json::from_str(&row.attributes)
-        .map_err(|e| ApiError::internal(format!("stored record attributes: {e}")))
-}
-
-/// The current rows (tombstones included) of the records `ops` name.
 /// The current rows (tombstones included) of the named records, by (entity, id).
 pub fn load_many<'a>(
     conn: &mut DbConn,
     org_id: i64,
     keys: impl Iterator<Item = (&'a str, &'a str)>,
-) -> Result<HashMap<(String, String), RecordRow>, ApiError> {
+) -> DbResult<HashMap<(String, String), RecordRow>> {
     let mut by_entity: HashMap<&str, Vec<&str>> = HashMap::new();
     for (entity, id) in keys {
         by_entity.entry(entity).or_default().push(id);
@@ -339,7 +327,7 @@ pub fn upsert_rows(
     conn: &mut DbConn,
     rows: &[RecordRow],
     existed: &std::collections::HashSet<(String, String)>,
-) -> Result<(), ApiError> {
+) -> DbResult<()> {
     match conn {
         DbConn::Pg(c) => {
             for chunk in rows.chunks(CHUNK) {

@@ -3,8 +3,9 @@
 use diesel::prelude::*;
 
 use super::schema::users;
-use super::DbConn;
-use crate::error::ApiError;
+use super::{DbConn, DbResult};
+use crate::domain::access::Role;
+use crate::domain::error::{Code, Refusal};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -13,7 +14,7 @@ pub struct UserRow {
     pub org_id: i64,
     pub user_name: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub created_on: i64,
 }
 
@@ -23,11 +24,11 @@ pub struct NewUser<'a> {
     pub org_id: i64,
     pub user_name: &'a str,
     pub password_hash: &'a str,
-    pub role: &'a str,
+    pub role: Role,
     pub created_on: i64,
 }
 
-pub fn create(conn: &mut DbConn, user: &NewUser<'_>) -> Result<UserRow, ApiError> {
+pub fn create(conn: &mut DbConn, user: &NewUser<'_>) -> DbResult<UserRow> {
     match diesel::insert_into(users::table).values(user).execute(conn) {
         Ok(_) => Ok(users::table
             .filter(users::org_id.eq(user.org_id))
@@ -37,16 +38,17 @@ pub fn create(conn: &mut DbConn, user: &NewUser<'_>) -> Result<UserRow, ApiError
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => Err(ApiError::conflict(
-            "user_exists",
+        )) => Err(Refusal::new(
+            Code::UserExists,
             format!("user '{}' already exists in this org", user.user_name),
         )
-        .with("user_name", user.user_name)),
+        .with("user_name", user.user_name)
+        .into()),
         Err(e) => Err(e.into()),
     }
 }
 
-pub fn find(conn: &mut DbConn, org_id: i64, user_name: &str) -> Result<Option<UserRow>, ApiError> {
+pub fn find(conn: &mut DbConn, org_id: i64, user_name: &str) -> DbResult<Option<UserRow>> {
     Ok(users::table
         .filter(users::org_id.eq(org_id))
         .filter(users::user_name.eq(user_name))

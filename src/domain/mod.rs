@@ -1,4 +1,5 @@
-//! Types with rules and no I/O.
+//! Types with rules and no I/O. Nothing here imports another layer of orgsync: the HTTP layer,
+//! storage, the engine and the providers all speak these types.
 
 /// `as_str`, `parse` and `Display` for an enum of unit variants whose wire names are the
 /// variants' own names.
@@ -19,10 +20,14 @@ macro_rules! wire_names {
         }
     };
 }
-pub(crate) use wire_names;
 
+pub mod access;
+pub mod error;
 pub mod filter;
+pub mod jobs;
 pub mod metadata;
 pub mod names;
+pub mod provider;
 pub mod record;
 pub mod setup;
+pub mod transaction;

@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde_json::{Map, Number, Value};
 
+use super::error::Code;
 use super::metadata::{AttributeDef, AttributeType, EntityDef};
 use super::names::RecordId;
 
@@ -14,7 +15,7 @@ use super::names::RecordId;
 pub struct InvalidRecord {
     /// `unknown_attribute`, `invalid_attribute_value`, `missing_required_attribute`,
     /// `attribute_too_long` or `invalid_option`.
-    pub code: &'static str,
+    pub code: Code,
     pub attribute: String,
     pub message: String,
 }
@@ -38,14 +39,14 @@ pub fn normalize(
     let mut out = Map::with_capacity(input.len());
     for (name, value) in input {
         let def = entity.attribute(name).ok_or_else(|| InvalidRecord {
-            code: "unknown_attribute",
+            code: Code::UnknownAttribute,
             attribute: name.clone(),
             message: format!("entity '{}' has no attribute '{name}'", entity.name),
         })?;
         let normalized = normalize_value(def, value, source)?;
         if normalized.is_null() && def.required {
             return Err(InvalidRecord {
-                code: "missing_required_attribute",
+                code: Code::MissingRequiredAttribute,
                 attribute: name.clone(),
                 message: format!("attribute '{name}' is required and cannot be empty"),
             });
@@ -66,7 +67,7 @@ pub fn check_required(
         .find(|a| a.required && attributes.get(a.name.as_str()).is_none_or(Value::is_null))
     {
         Some(a) => Err(InvalidRecord {
-            code: "missing_required_attribute",
+            code: Code::MissingRequiredAttribute,
             attribute: a.name.to_string(),
             message: format!("attribute '{}' is required", a.name),
         }),
@@ -84,7 +85,7 @@ fn normalize_value(
     }
     let name = def.name.as_str();
     let wrong = |expected: &str| InvalidRecord {
-        code: "invalid_attribute_value",
+        code: Code::InvalidAttributeValue,
         attribute: name.to_owned(),
         message: format!("attribute '{name}' must be {expected} ({:?})", def.kind),
     };
@@ -100,7 +101,7 @@ fn normalize_value(
                 let len = s.chars().count();
                 if len > max as usize {
                     return Err(InvalidRecord {
-                        code: "attribute_too_long",
+                        code: Code::AttributeTooLong,
                         attribute: name.to_owned(),
                         message: format!("attribute '{name}' is {len} characters long; at most {max} are allowed"),
                     });
@@ -120,7 +121,7 @@ fn normalize_value(
                     let allowed: Vec<String> =
                         options.iter().map(|o| o.value.to_string()).collect();
                     return Err(InvalidRecord {
-                        code: "invalid_option",
+                        code: Code::InvalidOption,
                         attribute: name.to_owned(),
                         message: format!(
                             "{n} is not an option of '{name}' (options: {})",
@@ -207,7 +208,7 @@ mod tests {
 
     fn fails(input: Value, source: Source) -> (String, &'static str) {
         let e = normalize(&account(), input.as_object().unwrap(), source).unwrap_err();
-        (e.attribute, e.code)
+        (e.attribute, e.code.as_str())
     }
 
     #[test]

@@ -3,30 +3,29 @@
 //! the org lock taken when queueing keeps two processes from queueing the same sync.
 
 use super::JobKind;
-use crate::db::{connections, jobs, now_micros, write_tx};
-use crate::error::ApiError;
-use crate::AppState;
+use crate::db::{connections, jobs, now_micros, write_tx, DbResult};
+use crate::sync::Engine;
 
 pub const ADDED_BY: &str = "scheduler";
 
-pub fn spawn_scheduler(state: AppState) {
-    if !state.settings.scheduler {
+pub fn spawn_scheduler(engine: Engine) {
+    if !engine.settings.scheduler {
         return;
     }
     actix_web::rt::spawn(async move {
         loop {
-            actix_web::rt::time::sleep(state.settings.job_poll).await;
-            if let Err(e) = enqueue_due(&state).await {
-                tracing::warn!(error = %e, "scheduling periodic syncs failed");
+            actix_web::rt::time::sleep(engine.settings.job_poll).await;
+            if let Err(e) = enqueue_due(&engine).await {
+                tracing::warn!(error = %e.chain(), "scheduling periodic syncs failed");
             }
         }
     });
 }
 
 /// Queues the syncs that are due; gives how many were queued.
-pub async fn enqueue_due(state: &AppState) -> Result<usize, ApiError> {
-    let max_tries = state.settings.job_max_tries;
-    state
+pub async fn enqueue_due(engine: &Engine) -> DbResult<usize> {
+    let max_tries = engine.settings.job_max_tries;
+    engine
         .db
         .run(move |conn| {
             let now = now_micros();

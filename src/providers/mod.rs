@@ -7,51 +7,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
 
-use crate::api::batch::{BatchOperation, BatchResult};
-use crate::api::changes::ChangeOp;
+use crate::domain::error::Code;
 use crate::domain::metadata::EntityDef;
-
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-#[serde(rename_all = "PascalCase")]
-pub struct ProviderInfo {
-    #[serde(rename = "ProviderID")]
-    #[schema(example = "7f3a9c4e-2b1d-4e8f-9a6c-5d0e1f2a3b4c")]
-    pub provider_id: &'static str,
-    #[schema(example = "orgsync")]
-    pub name: &'static str,
-    pub description: &'static str,
-    /// False for a backend this version does not reach yet.
-    pub available: bool,
-}
-
-pub const ORGSYNC_PROVIDER_ID: &str = "7f3a9c4e-2b1d-4e8f-9a6c-5d0e1f2a3b4c";
-
-pub const PROVIDERS: [ProviderInfo; 2] = [
-    ProviderInfo {
-        provider_id: ORGSYNC_PROVIDER_ID,
-        name: "orgsync",
-        description: "An org on an orgsync instance, over its REST API; Url is {base}/rest/v1/orgs/{server_org}",
-        available: true,
-    },
-    ProviderInfo {
-        provider_id: "3c8e1d5a-6f2b-4a9e-8d7c-1b0a9f8e7d6c",
-        name: "sql",
-        description: "Tables of an external PostgreSQL or SQLite database",
-        available: false,
-    },
-];
-
-/// The provider a `ProviderID` (GUID in any case, or short name) names.
-pub fn find(id_or_name: &str) -> Option<&'static ProviderInfo> {
-    let wanted = id_or_name.trim();
-    PROVIDERS
-        .iter()
-        .find(|p| p.provider_id.eq_ignore_ascii_case(wanted) || p.name == wanted)
-}
+pub use crate::domain::provider::{find, ProviderInfo, ORGSYNC_PROVIDER_ID, PROVIDERS};
+use crate::wire::batch::BatchOperation;
+use crate::wire::changes::ChangeOp;
 
 /// How to reach a server org.
 #[derive(Clone)]
@@ -86,30 +49,30 @@ pub enum ProviderError {
     /// The change token is older than the server's tombstone horizon: read in full.
     #[error("the server's change token expired")]
     TokenExpired,
-    /// The server answered with a 4xx it meant.
-    #[error("the server refused the request ({status} {code}): {message}")]
-    Rejected {
-        status: u16,
-        code: String,
-        message: String,
-    },
+    /// The server refused the request, and meant it.
+    #[error("the server refused the request ({code}): {message}")]
+    Rejected { code: String, message: String },
     /// Unreachable, timed out, or a 5xx: worth retrying.
     #[error("the server is unavailable: {0}")]
     Unavailable(String),
+    /// The connection's settings do not name a backend this version can reach.
+    #[error("{message}")]
+    Setup { code: Code, message: String },
 }
 
 impl ProviderError {
     pub fn retryable(&self) -> bool {
         matches!(self, Self::Unavailable(_))
     }
-    /// The stable code of a job that failed on this.
-    pub fn code(&self) -> &'static str {
+    /// The stable code of a job (or a request) that failed on this.
+    pub fn code(&self) -> Code {
         match self {
-            Self::Auth(_) => "server_auth_failed",
-            Self::NotFound { .. } => "server_not_found",
-            Self::TokenExpired => "token_expired",
-            Self::Rejected { .. } => "server_rejected",
-            Self::Unavailable(_) => "server_unavailable",
+            Self::Auth(_) => Code::ServerAuthFailed,
+            Self::NotFound { .. } => Code::ServerNotFound,
+            Self::TokenExpired => Code::TokenExpired,
+            Self::Rejected { .. } => Code::ServerRejected,
+            Self::Unavailable(_) => Code::ServerUnavailable,
+            Self::Setup { code, .. } => *code,
         }
     }
 }
@@ -159,6 +122,19 @@ pub struct RemoteChanges {
     pub more: bool,
 }
 
+/// What the server made of one operation of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Written {
+    /// Applied; the server's new version of the record (none for a delete).
+    Applied { version: Option<i64> },
+    /// The server has no such record (or entity): its code and sentence.
+    NotFound { code: String, message: String },
+    /// The server's record is not at the operation's `IfVersion`: it changed meanwhile.
+    Stale,
+    /// The server refused the operation (it does not fit its metadata, …).
+    Refused { code: String, message: String },
+}
+
 /// A backend the engine syncs with.
 #[async_trait]
 pub trait Provider: Send + Sync {
@@ -177,7 +153,15 @@ pub trait Provider: Send + Sync {
         &self,
         idempotency_key: &str,
         operations: &[BatchOperation],
-    ) -> Result<Vec<BatchResult>, ProviderError>;
+    ) -> Result<Vec<Written>, ProviderError>;
+}
+
+/// Checks a connection's `Url` for its provider before anything is stored.
+pub fn check_url(provider: &ProviderInfo, url: &str) -> Result<(), String> {
+    match provider.provider_id {
+        ORGSYNC_PROVIDER_ID => orgsync::parse_url(url).map(|_| ()),
+        _ => Ok(()),
+    }
 }
 
 /// The provider of a connection.
@@ -186,17 +170,15 @@ pub fn connect(config: ProviderConfig) -> Result<Box<dyn Provider>, ProviderErro
         Some(info) if info.provider_id == ORGSYNC_PROVIDER_ID => {
             Ok(Box::new(orgsync::OrgsyncProvider::new(config)?))
         }
-        Some(info) => Err(ProviderError::Rejected {
-            status: 422,
-            code: "provider_not_available".to_owned(),
+        Some(info) => Err(ProviderError::Setup {
+            code: Code::ProviderNotAvailable,
             message: format!(
                 "the '{}' provider is not available in this version",
                 info.name
             ),
         }),
-        None => Err(ProviderError::Rejected {
-            status: 422,
-            code: "unknown_provider".to_owned(),
+        None => Err(ProviderError::Setup {
+            code: Code::UnknownProvider,
             message: format!("unknown provider '{}'", config.provider_id),
         }),
     }

@@ -10,11 +10,14 @@ use serde_json::{json, Value};
 use sha2::Digest;
 use tokio::sync::Mutex;
 
-use super::{ChangesQuery, Provider, ProviderConfig, ProviderError, RemoteChanges, RemoteRecord};
-use crate::api::auth::TokenResponse;
-use crate::api::batch::{BatchOperation, BatchResponse, BatchResult};
+use super::{
+    ChangesQuery, Provider, ProviderConfig, ProviderError, RemoteChanges, RemoteRecord, Written,
+};
+use crate::domain::error::Code;
 use crate::domain::metadata::EntityDef;
 use crate::domain::names::OrgName;
+use crate::wire::auth::TokenResponse;
+use crate::wire::batch::{BatchOperation, BatchResponse, BatchResult};
 
 /// Tokens of the process, by sign-in (base, org, user and a hash of the password).
 static TOKENS: std::sync::LazyLock<
@@ -80,15 +83,17 @@ struct Metadata {
 
 impl OrgsyncProvider {
     pub fn new(config: ProviderConfig) -> Result<Self, ProviderError> {
-        let (base, org) = parse_url(&config.url).map_err(|message| ProviderError::Rejected {
-            status: 422,
-            code: "invalid_url".to_owned(),
+        let (base, org) = parse_url(&config.url).map_err(|message| ProviderError::Setup {
+            code: Code::InvalidUrl,
             message,
         })?;
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("orgsync/", env!("CARGO_PKG_VERSION")))
+            // Below the 5 s a server keeps an idle connection: a connection about to be closed
+            // by the server is never reused.
+            .pool_idle_timeout(Duration::from_secs(3))
             .build()
             .map_err(|e| ProviderError::Unavailable(format!("cannot build an HTTP client: {e}")))?;
         Ok(Self {
@@ -238,9 +243,16 @@ async fn failure(res: reqwest::Response) -> ProviderError {
             ProviderError::Unavailable(format!("{s}: {}", problem.detail))
         }
         s => ProviderError::Rejected {
-            status: s.as_u16(),
-            code: problem.code,
-            message: problem.detail,
+            code: if problem.code.is_empty() {
+                Code::ServerRejected.as_str().to_owned()
+            } else {
+                problem.code
+            },
+            message: if problem.detail.is_empty() {
+                format!("status {s}")
+            } else {
+                problem.detail
+            },
         },
     }
 }
@@ -299,7 +311,7 @@ impl Provider for OrgsyncProvider {
         &self,
         idempotency_key: &str,
         operations: &[BatchOperation],
-    ) -> Result<Vec<BatchResult>, ProviderError> {
+    ) -> Result<Vec<Written>, ProviderError> {
         let body = json!({"Operations": operations});
         let res: BatchResponse = self
             .call(
@@ -309,7 +321,44 @@ impl Provider for OrgsyncProvider {
                 Some(idempotency_key),
             )
             .await?;
-        Ok(res.results)
+        let mut results = res.results.into_iter();
+        Ok(operations
+            .iter()
+            .map(|_| results.next().map_or_else(no_result, written))
+            .collect())
+    }
+}
+
+/// What one batch result says, without its HTTP status.
+fn written(result: BatchResult) -> Written {
+    match result.status {
+        200..=299 => Written::Applied {
+            version: result.version,
+        },
+        412 => Written::Stale,
+        status => {
+            let (code, message) = result.error.map_or_else(
+                || {
+                    (
+                        Code::ServerRejected.as_str().to_owned(),
+                        format!("status {status}"),
+                    )
+                },
+                |p| (p.code, p.detail),
+            );
+            if status == 404 {
+                Written::NotFound { code, message }
+            } else {
+                Written::Refused { code, message }
+            }
+        }
+    }
+}
+
+fn no_result() -> Written {
+    Written::Refused {
+        code: Code::ServerRejected.as_str().to_owned(),
+        message: "the server gave no result for this operation".to_owned(),
     }
 }
 

@@ -1,51 +1,58 @@
 //! The Connect job: sign in to the server, bring its metadata to the client org, create the
 //! links, and mark the connection connected.
 
+use super::connection::{link_filter, select, typed_filters};
+use super::{Engine, EngineError, Report};
 use crate::db::connections::{self, LinkRow};
 use crate::db::{metadata, orgs, write_tx};
+use crate::domain::jobs::{Finished, JobStatus, LogLevel, Summary};
 use crate::domain::setup::ConnectionState;
-use crate::jobs::worker::JobContext;
-use crate::jobs::{JobError, JobStatus, LogLevel, Summary};
 
-pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
-    let (org, connection) = super::load(ctx).await?;
-    let provider = super::provider_for(&ctx.state, &connection)?;
-    ctx.progress("Authenticate", 0, 3).await?;
+pub async fn run(engine: &Engine, report: &dyn Report, org: &str) -> Result<Finished, EngineError> {
+    let name = org.to_owned();
+    let (org, connection) = engine
+        .db
+        .run(move |conn| Ok::<_, EngineError>(connections::of_org(conn, &name)?))
+        .await?;
+    let provider = engine.provider_for(&connection)?;
+    report.progress("Authenticate", 0, 3).await?;
     provider.authenticate().await?;
-    ctx.info(
-        "Authenticate",
-        format!(
-            "signed in to {} as {}",
-            connection.url, connection.user_name
-        ),
-    )
-    .await?;
-    ctx.checkpoint().await?;
+    report
+        .info(
+            "Authenticate",
+            format!(
+                "signed in to {} as {}",
+                connection.url, connection.user_name
+            ),
+        )
+        .await?;
+    report.checkpoint().await?;
 
-    ctx.progress("Metadata", 1, 3).await?;
+    report.progress("Metadata", 1, 3).await?;
     let server = provider.metadata().await?;
-    let selected = super::select(&connection, &server)?;
-    let filters = super::check_filters(&connection, &server)?;
-    ctx.checkpoint().await?;
+    let selected = select(&connection, &server)?;
+    let filters = typed_filters(&connection, &server)?;
+    report.checkpoint().await?;
 
-    ctx.progress("Apply", 2, 3).await?;
-    let mut log = Vec::new();
-    for def in &selected {
-        log.push(
-            ctx.entry(
-                LogLevel::Info,
-                "CreateEntity",
-                format!(
-                    "entity '{}' with {} attributes",
-                    def.name,
-                    def.attributes.len()
-                ),
-            )
-            .entity(def.name.as_str()),
-        );
-    }
+    report.progress("Apply", 2, 3).await?;
+    let log: Vec<_> = selected
+        .iter()
+        .map(|def| {
+            report
+                .entry(
+                    LogLevel::Info,
+                    "CreateEntity",
+                    format!(
+                        "entity '{}' with {} attributes",
+                        def.name,
+                        def.attributes.len()
+                    ),
+                )
+                .entity(def.name.as_str())
+        })
+        .collect();
     let org_id = org.id;
-    ctx.state
+    engine
         .db
         .run(move |conn| {
             write_tx(conn, |conn| {
@@ -56,7 +63,7 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
                     let mut link = LinkRow::new(
                         org_id,
                         def.name.as_str(),
-                        super::link_filter(filters.as_ref(), def.name.as_str()),
+                        link_filter(filters.as_ref(), def.name.as_str()),
                     );
                     if let Some(old) = existing {
                         link.inbound = old.inbound;
@@ -65,12 +72,12 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
                     connections::save_link(conn, &link)?;
                 }
                 orgs::bump_metadata_version(conn, org_id)?;
-                connections::set_state(conn, org_id, ConnectionState::Connected.as_str(), None)?;
-                Ok(())
+                connections::set_state(conn, org_id, ConnectionState::Connected, None)?;
+                Ok::<_, EngineError>(())
             })
         })
         .await?;
-    ctx.log(log).await?;
-    ctx.progress("Done", 3, 3).await?;
+    report.log(log).await?;
+    report.progress("Done", 3, 3).await?;
     Ok((JobStatus::Completed, Summary::new()))
 }

@@ -6,27 +6,28 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::api::changes::ChangeOp;
+use super::plan::{plan, Plan};
+use super::{Engine, EngineError, Pass, Report};
 use crate::db::connections::{self, LinkRow};
 use crate::db::jobs::{append_log, NewLog};
-use crate::db::records::{self, Applied, Precondition, WriteKind, WriteOp};
-use crate::db::{now_micros, orgs, write_tx};
+use crate::db::records::{self, Applied, WriteKind, WriteOp};
+use crate::db::{now_micros, orgs, transactions, write_tx};
+use crate::domain::error::Refusal;
 use crate::domain::filter::{SyncFilters, ValidFilters};
+use crate::domain::jobs::{EntitySummary, LogLevel};
 use crate::domain::metadata::EntityDef;
-use crate::domain::names::RecordId;
-use crate::domain::record::{normalize, Source};
 use crate::domain::setup::SyncMode;
-use crate::jobs::worker::JobContext;
-use crate::jobs::{EntitySummary, JobError, LogLevel};
 use crate::providers::{ChangesQuery, Provider, ProviderError, RemoteChange};
+use crate::wire::changes::ChangeOp;
 
 /// How many first ids a dry run reports per action.
 const FIRST_IDS: usize = 10;
 
 pub struct Download<'a> {
-    ctx: &'a JobContext,
+    engine: &'a Engine,
+    ctx: &'a dyn Report,
     provider: &'a dyn Provider,
     org_id: i64,
     def: &'a EntityDef,
@@ -41,38 +42,26 @@ pub struct Download<'a> {
     first_ids: BTreeMap<String, Vec<String>>,
 }
 
-/// What one server change comes to on the client.
-enum Plan {
-    Write(WriteOp),
-    Unchanged,
-    /// A deletion Additive mode does not make, or of a record the client lacks.
-    Skip(&'static str),
-    Fail(String),
-}
-
 impl<'a> Download<'a> {
     pub fn new(
-        ctx: &'a JobContext,
-        provider: &'a dyn Provider,
-        org_id: i64,
+        pass: &Pass<'a>,
         def: &'a EntityDef,
         link: LinkRow,
         mode: SyncMode,
         dry_run: bool,
-    ) -> Result<Self, JobError> {
+    ) -> Self {
+        let Pass {
+            engine,
+            report: ctx,
+            provider,
+            org_id,
+        } = *pass;
         let filter_json = link
             .sync_filter
-            .as_deref()
-            .map(serde_json::from_str::<Value>)
-            .transpose()
-            .map_err(|e| {
-                JobError::fatal(
-                    "invalid_filter",
-                    format!("stored filter of '{}': {e}", link.entity),
-                )
-            })?
-            .map(|f| serde_json::json!({ link.entity.clone(): f }));
-        Ok(Self {
+            .as_ref()
+            .map(|f| serde_json::json!({ link.entity.clone(): f.get() }));
+        Self {
+            engine,
             ctx,
             provider,
             org_id,
@@ -84,7 +73,7 @@ impl<'a> Download<'a> {
             filter_json,
             dry_seen: HashSet::new(),
             first_ids: BTreeMap::new(),
-        })
+        }
     }
 
     pub fn into_summary(mut self) -> EntitySummary {
@@ -100,7 +89,7 @@ impl<'a> Download<'a> {
 
     /// Incremental from the checkpoint, or full when asked, when the link needs it, or when
     /// the server's token expired.
-    pub async fn run(&mut self, full_asked: bool) -> Result<(), JobError> {
+    pub async fn run(&mut self, full_asked: bool) -> Result<(), EngineError> {
         // A full read under way resumes (after a crash) unless the link changed since it began.
         let restart = self.link.needs_full
             || (!self.link.full_running && (full_asked || self.link.checkpoint.is_none()));
@@ -125,7 +114,7 @@ impl<'a> Download<'a> {
                 since,
                 entities: vec![self.entity().to_owned()],
                 filters: self.filter_json.clone(),
-                limit: self.ctx.state.settings.sync_batch,
+                limit: self.engine.settings.sync_batch,
             };
             let page = match self.provider.changes(&query).await {
                 Ok(page) => page,
@@ -136,7 +125,8 @@ impl<'a> Download<'a> {
                             .entry(
                                 LogLevel::Warning,
                                 "TokenExpired",
-                                "the server's change token expired: reading the link in full",
+                                "the server's change token expired: reading the link in full"
+                                    .to_owned(),
                             )
                             .entity(self.entity())])
                         .await?;
@@ -165,7 +155,7 @@ impl<'a> Download<'a> {
     }
 
     /// Begins a full read: from scratch, recording seen ids when a Mirror sweep will be due.
-    async fn start_full(&mut self) -> Result<(), JobError> {
+    async fn start_full(&mut self) -> Result<(), EngineError> {
         self.link.full_running = true;
         self.link.full_token = None;
         self.link.needs_full = false;
@@ -180,8 +170,7 @@ impl<'a> Download<'a> {
         );
         let mut link = self.link.clone();
         self.link = self
-            .ctx
-            .state
+            .engine
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
@@ -189,7 +178,7 @@ impl<'a> Download<'a> {
                     link.sweep = mirror && held;
                     connections::clear_seen(conn, org_id, &entity)?;
                     connections::save_link(conn, &link)?;
-                    Ok(link)
+                    Ok::<_, EngineError>(link)
                 })
             })
             .await?;
@@ -197,7 +186,7 @@ impl<'a> Download<'a> {
     }
 
     /// Ends a full read: the sweep (Mirror), then the full token becomes the checkpoint.
-    async fn finish_full(&mut self) -> Result<(), JobError> {
+    async fn finish_full(&mut self) -> Result<(), EngineError> {
         if self.dry_run {
             if self.mode == SyncMode::Mirror {
                 self.dry_sweep().await?;
@@ -214,14 +203,13 @@ impl<'a> Download<'a> {
         link.sweep = false;
         link.last_sync_on = Some(now_micros());
         self.link = self
-            .ctx
-            .state
+            .engine
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
                     connections::clear_seen(conn, org_id, &entity)?;
                     connections::save_link(conn, &link)?;
-                    Ok(link)
+                    Ok::<_, EngineError>(link)
                 })
             })
             .await?;
@@ -229,14 +217,13 @@ impl<'a> Download<'a> {
     }
 
     /// Deletes, batch by batch, the client's records the full read did not see.
-    async fn sweep(&mut self) -> Result<(), JobError> {
-        let batch = i64::from(self.ctx.state.settings.sync_batch);
+    async fn sweep(&mut self) -> Result<(), EngineError> {
+        let batch = i64::from(self.engine.settings.sync_batch);
         let mut after = String::new();
         loop {
             let (org_id, entity, from) = (self.org_id, self.entity().to_owned(), after.clone());
             let ids = self
-                .ctx
-                .state
+                .engine
                 .db
                 .run(move |conn| connections::unseen(conn, org_id, &entity, &from, batch))
                 .await?;
@@ -261,13 +248,12 @@ impl<'a> Download<'a> {
     }
 
     /// A dry run's sweep: what a Mirror full read would remove.
-    async fn dry_sweep(&mut self) -> Result<(), JobError> {
+    async fn dry_sweep(&mut self) -> Result<(), EngineError> {
         let mut after: Option<String> = None;
         loop {
             let (org_id, entity, from) = (self.org_id, self.entity().to_owned(), after.clone());
             let rows = self
-                .ctx
-                .state
+                .engine
                 .db
                 .run(move |conn| records::list(conn, org_id, &entity, from.as_deref(), 1000))
                 .await?;
@@ -283,7 +269,7 @@ impl<'a> Download<'a> {
     }
 
     /// Per-item sync: each named record as the server has it now, through the link's filter.
-    pub async fn items(&mut self, ids: &[String]) -> Result<(), JobError> {
+    pub async fn items(&mut self, ids: &[String]) -> Result<(), EngineError> {
         let filters = self.typed_filters()?;
         for chunk in ids.chunks(100) {
             let mut changes = Vec::with_capacity(chunk.len());
@@ -335,17 +321,14 @@ impl<'a> Download<'a> {
         Ok(())
     }
 
-    fn typed_filters(&self) -> Result<Option<ValidFilters>, JobError> {
+    fn typed_filters(&self) -> Result<Option<ValidFilters>, Refusal> {
         let Some(json) = &self.filter_json else {
             return Ok(None);
         };
-        let invalid =
-            |e: crate::domain::filter::FilterError| JobError::fatal("invalid_filter", e.message);
-        let parsed = SyncFilters::from_json(json).map_err(invalid)?;
-        parsed
-            .validate(&|name| (name == self.def.name.as_str()).then_some(self.def))
-            .map(Some)
-            .map_err(invalid)
+        let parsed = SyncFilters::from_json(json)?;
+        Ok(Some(parsed.validate(&|name| {
+            (name == self.def.name.as_str()).then_some(self.def)
+        })?))
     }
 
     fn count(&mut self, action: &str, id: &str) {
@@ -371,14 +354,14 @@ impl<'a> Download<'a> {
         changes: Vec<RemoteChange>,
         next: Option<String>,
         full: bool,
-    ) -> Result<(), JobError> {
+    ) -> Result<(), EngineError> {
         if self.dry_run {
             return self.dry_apply(changes, next, full).await;
         }
         let org_id = self.org_id;
         let def = self.def.clone();
         let mode = self.mode;
-        let job_id = self.ctx.job.id.clone();
+        let job_id = self.ctx.job_id().to_owned();
         let mut link = self.link.clone();
         if let Some(token) = next {
             if full {
@@ -397,8 +380,7 @@ impl<'a> Download<'a> {
             Vec::new()
         };
         let (outcomes, link) = self
-            .ctx
-            .state
+            .engine
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
@@ -410,8 +392,7 @@ impl<'a> Download<'a> {
                         changes.iter().map(|c| (entity, c.id.as_str())),
                     )?;
                     let ids: Vec<&str> = changes.iter().map(|c| c.id.as_str()).collect();
-                    let held =
-                        crate::db::transactions::with_open_changes(conn, org_id, entity, &ids)?;
+                    let held = transactions::with_open_changes(conn, org_id, entity, &ids)?;
                     let plans: Vec<(String, Plan)> = changes
                         .iter()
                         .map(|c| {
@@ -447,11 +428,7 @@ impl<'a> Download<'a> {
                                 Some(Ok(Applied::Deleted(_))) => {
                                     ("Delete", LogLevel::Info, "deleted".to_owned())
                                 }
-                                Some(Err(e)) => (
-                                    "Fail",
-                                    LogLevel::Error,
-                                    format!("{}: {}", e.code(), e.detail()),
-                                ),
+                                Some(Err(e)) => ("Fail", LogLevel::Error, e.to_string()),
                                 None => ("Fail", LogLevel::Error, "no result".to_owned()),
                             },
                             Plan::Unchanged => {
@@ -472,7 +449,7 @@ impl<'a> Download<'a> {
                     }
                     connections::save_link(conn, &link)?;
                     append_log(conn, &log)?;
-                    Ok((outcomes, link))
+                    Ok::<_, EngineError>((outcomes, link))
                 })
             })
             .await?;
@@ -489,7 +466,7 @@ impl<'a> Download<'a> {
         changes: Vec<RemoteChange>,
         next: Option<String>,
         full: bool,
-    ) -> Result<(), JobError> {
+    ) -> Result<(), EngineError> {
         if let Some(token) = next {
             if full {
                 self.link.full_token = Some(token);
@@ -501,8 +478,7 @@ impl<'a> Download<'a> {
         let keys: Vec<String> = changes.iter().map(|c| c.id.clone()).collect();
         let entity = def.name.to_string();
         let current = self
-            .ctx
-            .state
+            .engine
             .db
             .run(move |conn| {
                 records::load_many(
@@ -533,72 +509,4 @@ impl<'a> Download<'a> {
         }
         Ok(())
     }
-}
-
-/// What one server change comes to on the client, given the client's current row.
-fn plan(
-    def: &EntityDef,
-    mode: SyncMode,
-    change: &RemoteChange,
-    current: &HashMap<(String, String), records::RecordRow>,
-) -> Plan {
-    let Ok(id) = RecordId::parse(change.id.as_str()) else {
-        return Plan::Fail(format!(
-            "the server's id '{}' is not a valid record id",
-            change.id
-        ));
-    };
-    let existing = current
-        .get(&(def.name.to_string(), id.to_string()))
-        .filter(|r| !r.deleted);
-    match change.op {
-        ChangeOp::Delete => match (existing, mode) {
-            (None, _) => Plan::Skip("not on the client"),
-            (Some(_), SyncMode::Additive) => Plan::Skip("kept: an Additive sync never deletes"),
-            (Some(_), SyncMode::Mirror) => Plan::Write(WriteOp {
-                entity: def.name.to_string(),
-                id,
-                kind: WriteKind::Delete,
-                attributes: Map::new(),
-                precondition: Precondition::None,
-                server_version: (change.version > 0).then_some(change.version),
-            }),
-        },
-        ChangeOp::Upsert => {
-            let given = change.attributes.clone().unwrap_or_default();
-            let attributes = match normalize(def, &given, Source::Json) {
-                Ok(a) => a,
-                Err(e) => {
-                    return Plan::Fail(format!(
-                        "{}: {} (attribute '{}')",
-                        e.code, e.message, e.attribute
-                    ))
-                }
-            };
-            let server_version = (change.version > 0).then_some(change.version);
-            if let Some(row) = existing {
-                let same = serde_json::from_str::<Map<String, Value>>(&row.attributes)
-                    .is_ok_and(|stored| stored == without_nulls(&attributes));
-                if same && (server_version.is_none() || row.server_version == server_version) {
-                    return Plan::Unchanged;
-                }
-            }
-            Plan::Write(WriteOp {
-                entity: def.name.to_string(),
-                id,
-                kind: WriteKind::Replace,
-                attributes,
-                precondition: Precondition::None,
-                server_version,
-            })
-        }
-    }
-}
-
-fn without_nulls(attributes: &Map<String, Value>) -> Map<String, Value> {
-    attributes
-        .iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
 }

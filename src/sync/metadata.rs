@@ -4,13 +4,14 @@
 
 use std::collections::BTreeSet;
 
+use super::connection::{link_filter, ready_connection, select, typed_filters};
+use super::{Engine, EngineError, Report};
 use crate::db::connections::{self, LinkRow};
 use crate::db::jobs::NewLog;
 use crate::db::{metadata, orgs, write_tx};
+use crate::domain::error::Code;
+use crate::domain::jobs::{Finished, JobStatus, LogLevel, Summary};
 use crate::domain::metadata::EntityDef;
-use crate::domain::setup::ConnectionState;
-use crate::jobs::worker::JobContext;
-use crate::jobs::{JobError, JobStatus, LogLevel, Summary};
 
 /// What changes on the client.
 enum Step {
@@ -19,45 +20,33 @@ enum Step {
     Remove(String),
 }
 
-pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
-    let (org, connection) = super::load(ctx).await?;
-    if connection.state != ConnectionState::Connected.as_str() {
-        return Err(JobError::fatal(
-            "not_connected",
-            format!(
-                "the connection is {}; it must be Connected",
-                connection.state
-            ),
-        ));
-    }
-    let provider = super::provider_for(&ctx.state, &connection)?;
-    ctx.progress("Metadata", 0, 2).await?;
-    let server = provider.metadata().await?;
-    let selected = match super::select(&connection, &server) {
-        Ok(s) => s,
-        // An entity the connection names that left the server is removed below, not an error.
-        Err(e) if e.code == "entity_not_on_server" => server.clone(),
-        Err(e) => return Err(e),
-    };
-    let org_id = org.id;
-    let (client, links) = ctx
-        .state
+pub async fn run(engine: &Engine, ctx: &dyn Report, org: &str) -> Result<Finished, EngineError> {
+    let name = org.to_owned();
+    let (org_id, connection, client, links) = engine
         .db
         .run(move |conn| {
-            Ok((
+            let (org_id, connection) = ready_connection(conn, &name)?;
+            Ok::<_, EngineError>((
+                org_id,
+                connection,
                 metadata::entities(conn, org_id)?,
                 connections::links(conn, org_id)?,
             ))
         })
         .await?;
+    let provider = engine.provider_for(&connection)?;
+    ctx.progress("Metadata", 0, 2).await?;
+    let server = provider.metadata().await?;
+    let selected = match select(&connection, &server) {
+        Ok(s) => s,
+        // An entity the connection names that left the server is removed below, not an error.
+        Err(e) if e.code == Code::EntityNotOnServer => server.clone(),
+        Err(e) => return Err(e.into()),
+    };
     let linked: BTreeSet<&str> = links.iter().map(|l| l.entity.as_str()).collect();
     let wanted: Vec<&EntityDef> = selected
         .iter()
-        .filter(|d| {
-            connection.entities.is_none()
-                || linked.contains(d.name.as_str())
-                || listed(&connection.entities, d.name.as_str())
-        })
+        .filter(|d| linked.contains(d.name.as_str()) || connection.selects(d.name.as_str()))
         .collect();
 
     let mut steps = Vec::new();
@@ -100,7 +89,7 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
     }
     // The filters must still fit the new metadata before anything changes.
     let new_metadata: Vec<EntityDef> = wanted.iter().map(|d| (*d).clone()).collect();
-    let filters = super::check_filters(&connection, &new_metadata)?;
+    let filters = typed_filters(&connection, &new_metadata)?;
     ctx.checkpoint().await?;
 
     ctx.progress("Apply", 1, 2).await?;
@@ -109,10 +98,10 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
         log.push(ctx.entry(
             LogLevel::Info,
             "Unchanged",
-            "the client's metadata already equals the server's",
+            "the client's metadata already equals the server's".to_owned(),
         ));
     }
-    ctx.state
+    engine
         .db
         .run(move |conn| {
             write_tx(conn, |conn| {
@@ -123,7 +112,7 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
                             metadata::store_entity(conn, org_id, def)?;
                             let name = def.name.as_str();
                             let existing = connections::link(conn, org_id, name)?;
-                            let filter = super::link_filter(filters.as_ref(), name);
+                            let filter = link_filter(filters.as_ref(), name);
                             let link = match existing {
                                 Some(old) => LinkRow {
                                     sync_filter: filter,
@@ -143,7 +132,7 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
                 if !steps.is_empty() {
                     orgs::bump_metadata_version(conn, org_id)?;
                 }
-                Ok(())
+                Ok::<_, EngineError>(())
             })
         })
         .await?;
@@ -152,15 +141,8 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
     Ok((JobStatus::Completed, Summary::new()))
 }
 
-fn listed(entities: &Option<String>, name: &str) -> bool {
-    entities
-        .as_deref()
-        .and_then(|l| serde_json::from_str::<Vec<String>>(l).ok())
-        .is_some_and(|l| l.iter().any(|e| e == name))
-}
-
 /// A log line per attribute added, changed or removed.
-fn diff(ctx: &JobContext, client: &EntityDef, server: &EntityDef) -> Vec<NewLog> {
+fn diff(ctx: &dyn Report, client: &EntityDef, server: &EntityDef) -> Vec<NewLog> {
     let entity = server.name.as_str();
     let mut out = Vec::new();
     for a in &server.attributes {

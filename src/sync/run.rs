@@ -3,49 +3,38 @@
 
 use std::collections::HashMap;
 
+use super::connection::ready_connection;
 use super::download::Download;
-use super::request::{Direction, SyncRequest};
 use super::upload::Upload;
+use super::{Engine, EngineError, Pass, Report};
 use crate::db::connections::{self, LinkRow};
 use crate::db::{metadata, now_micros, orgs, records, transactions};
+use crate::domain::jobs::{Finished, JobStatus, LogLevel, Summary};
 use crate::domain::metadata::EntityDef;
-use crate::domain::setup::{ConnectionState, SyncMode};
-use crate::jobs::worker::JobContext;
-use crate::jobs::{JobError, JobStatus, LogLevel, Summary};
+use crate::wire::sync::{Direction, SyncRequest};
 
-pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
-    let request: SyncRequest = serde_json::from_str(&ctx.job.params).map_err(|e| {
-        JobError::fatal(
-            "invalid_params",
-            format!("the job's parameters do not parse: {e}"),
-        )
-    })?;
-    let (org, connection) = super::load(ctx).await?;
-    if connection.state != ConnectionState::Connected.as_str() {
-        return Err(JobError::fatal(
-            "not_connected",
-            format!(
-                "the connection is {}; it must be Connected",
-                connection.state
-            ),
-        ));
-    }
-    let mode = SyncMode::parse(&connection.sync_mode).unwrap_or_default();
-    let dry_run = request.dry_run.unwrap_or(false);
-    // Signed in on its first call (a token of the process is reused).
-    let provider = super::provider_for(&ctx.state, &connection)?;
-    let org_id = org.id;
-    let (defs, links) = ctx
-        .state
+pub async fn run(
+    engine: &Engine,
+    ctx: &dyn Report,
+    org: &str,
+    request: SyncRequest,
+) -> Result<Finished, EngineError> {
+    let name = org.to_owned();
+    let (org_id, connection, defs, links) = engine
         .db
         .run(move |conn| {
+            let (org_id, connection) = ready_connection(conn, &name)?;
             let defs: HashMap<String, EntityDef> = metadata::entities(conn, org_id)?
                 .into_iter()
                 .map(|d| (d.name.to_string(), d))
                 .collect();
-            Ok((defs, connections::links(conn, org_id)?))
+            Ok::<_, EngineError>((org_id, connection, defs, connections::links(conn, org_id)?))
         })
         .await?;
+    let mode = connection.sync_mode;
+    let dry_run = request.dry_run.unwrap_or(false);
+    // Signed in on its first call (a token of the process is reused).
+    let provider = engine.provider_for(&connection)?;
     let wanted = |l: &LinkRow| {
         request
             .entities
@@ -57,8 +46,7 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
     if direction != Direction::Inbound && request.record_ids.is_none() {
         ctx.progress("Upload", 0, 1).await?;
         if dry_run {
-            let pending = ctx
-                .state
+            let pending = engine
                 .db
                 .run(move |conn| transactions::pending_count(conn, org_id))
                 .await?;
@@ -68,7 +56,7 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
             )
             .await?;
         } else {
-            let uploaded = Upload::new(&ctx.state, provider.as_ref(), org_id, &connection, None)
+            let uploaded = Upload::new(engine, provider.as_ref(), org_id, &connection, None)
                 .run(Some(ctx))
                 .await?;
             ctx.info(
@@ -86,20 +74,18 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
         }
     }
     if direction != Direction::Outbound {
+        let pass = Pass {
+            engine,
+            report: ctx,
+            provider: provider.as_ref(),
+            org_id,
+        };
         let inbound: Vec<&LinkRow> = links.iter().filter(|l| l.inbound && wanted(l)).collect();
         for link in inbound {
             let Some(def) = defs.get(&link.entity) else {
                 continue;
             };
-            let mut download = Download::new(
-                ctx,
-                provider.as_ref(),
-                org_id,
-                def,
-                link.clone(),
-                mode,
-                dry_run,
-            )?;
+            let mut download = Download::new(&pass, def, link.clone(), mode, dry_run);
             match &request.record_ids {
                 Some(ids) => download.items(ids).await?,
                 None => download.run(request.full.unwrap_or(false)).await?,
@@ -111,15 +97,10 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
         }
     }
     if !dry_run {
-        report_quota(ctx, org_id, &mut summary).await?;
-        ctx.state
+        report_quota(engine, ctx, org_id, &mut summary).await?;
+        engine
             .db
-            .run(move |conn| {
-                let mut row = connections::get(conn, org_id)?
-                    .ok_or_else(|| connections::not_connected("this org"))?;
-                row.last_sync_on = Some(now_micros());
-                connections::save(conn, &row)
-            })
+            .run(move |conn| connections::set_last_sync(conn, org_id, now_micros()))
             .await?;
     }
     ctx.progress("Done", 1, 1).await?;
@@ -136,25 +117,21 @@ pub async fn run(ctx: &JobContext) -> Result<(JobStatus, Summary), JobError> {
 
 /// Marks entities over their quota in the summary and the log; the sync never stops on it.
 async fn report_quota(
-    ctx: &JobContext,
+    engine: &Engine,
+    ctx: &dyn Report,
     org_id: i64,
     summary: &mut Summary,
-) -> Result<(), JobError> {
+) -> Result<(), EngineError> {
     // Counting every record costs; only an org with quotas needs it.
-    let quotas = ctx
-        .state
+    let quotas = engine
         .db
         .run(move |conn| orgs::by_id(conn, org_id))
         .await?
         .quotas;
-    let Some(quotas) = quotas
-        .as_deref()
-        .and_then(|q| serde_json::from_str::<crate::api::orgs::Quotas>(q).ok())
-    else {
+    let Some(quotas) = quotas.map(crate::db::Json::into_inner) else {
         return Ok(());
     };
-    let counts = ctx
-        .state
+    let counts = engine
         .db
         .run(move |conn| records::counts(conn, org_id))
         .await?;

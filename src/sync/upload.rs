@@ -7,18 +7,20 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::api::batch::{BatchOperation, BatchResult};
+use super::outbox::{chains, combine, needs};
+use super::{Engine, EngineError, Report};
 use crate::db::connections::ConnectionRow;
 use crate::db::records::{self, Precondition, WriteKind, WriteOp};
-use crate::db::transactions::{self as tx, Batch, ConflictRow};
-use crate::db::{metadata, now_micros, write_tx};
+use crate::db::transactions::{self as tx, Batch, ConflictRow, Delivered};
+use crate::db::{metadata, now_micros, write_tx, DbConn, DbResult, Json};
+use crate::domain::error::{Code, Refusal};
+use crate::domain::jobs::Summary;
 use crate::domain::names::RecordId;
 use crate::domain::record::{normalize, Source};
 use crate::domain::setup::ConflictPolicy;
-use crate::error::ApiError;
-use crate::jobs::{JobError, Summary};
-use crate::providers::Provider;
-use crate::AppState;
+use crate::domain::transaction::{ConflictStatus, Resolution, TxError};
+use crate::providers::{Provider, RemoteRecord, Written};
+use crate::wire::batch::{BatchOp, BatchOperation};
 
 /// Most operations per batch sent to the server (fewer when `ORGSYNC_SYNC_BATCH` says so).
 pub const MAX_BATCH_OPS: usize = 1000;
@@ -33,80 +35,72 @@ pub struct Uploaded {
 }
 
 pub struct Upload<'a> {
-    pub state: &'a AppState,
-    pub provider: &'a dyn Provider,
-    pub org_id: i64,
-    pub policy: ConflictPolicy,
+    engine: &'a Engine,
+    provider: &'a dyn Provider,
+    org_id: i64,
+    policy: ConflictPolicy,
     /// Only these transactions (an immediate delivery); all pending ones otherwise.
-    pub only: Option<Vec<String>>,
+    only: Option<Vec<String>>,
 }
 
-impl Upload<'_> {
-    pub fn new<'a>(
-        state: &'a AppState,
+impl<'a> Upload<'a> {
+    pub fn new(
+        engine: &'a Engine,
         provider: &'a dyn Provider,
         org_id: i64,
         connection: &ConnectionRow,
         only: Option<Vec<String>>,
-    ) -> Upload<'a> {
-        Upload {
-            state,
+    ) -> Self {
+        Self {
+            engine,
             provider,
             org_id,
-            policy: ConflictPolicy::parse(&connection.conflict_policy).unwrap_or_default(),
+            policy: connection.conflict_policy,
             only,
         }
     }
 
-    /// Sends batches until nothing is left to send, checking the `job`'s cancel at each batch
-    /// boundary. Stops at the first batch the server could not take, leaving it to be sent
-    /// again as it was.
-    pub async fn run(
-        &self,
-        job: Option<&crate::jobs::worker::JobContext>,
-    ) -> Result<Uploaded, JobError> {
+    /// Sends batches until nothing is left to send, looking at the job's `report` at each
+    /// batch boundary. Stops at the first batch the server could not take, leaving it to be
+    /// sent again as it was.
+    pub async fn run(&self, report: Option<&dyn Report>) -> Result<Uploaded, EngineError> {
         let mut out = Uploaded::default();
         let mut rounds = 0;
         loop {
             rounds += 1;
             if rounds > 100_000 {
-                return Err(JobError::fatal("upload_loop", "the upload did not settle"));
+                return Err(Refusal::new(Code::UploadLoop, "the upload did not settle").into());
             }
-            if let Some(ctx) = job {
-                ctx.checkpoint().await?;
+            if let Some(r) = report {
+                r.checkpoint().await?;
             }
             let (org_id, only) = (self.org_id, self.only.clone());
-            let max_ops = (self.state.settings.sync_batch as usize).min(MAX_BATCH_OPS);
+            let max_ops = (self.engine.settings.sync_batch as usize).min(MAX_BATCH_OPS);
             let batch = self
-                .state
+                .engine
                 .db
                 .run(move |conn| {
                     if let Some(b) = tx::unsettled(conn, org_id, only.as_deref())? {
                         return Ok(Some(b));
                     }
-                    write_tx(conn, |conn| {
-                        tx::claim(conn, org_id, max_ops, only.as_deref())
-                    })
+                    write_tx(conn, |conn| claim(conn, org_id, max_ops, only.as_deref()))
                 })
                 .await?;
             let Some(batch) = batch else { break };
-            let operations: Vec<BatchOperation> =
-                serde_json::from_value(batch.body["Operations"].clone()).map_err(|e| {
-                    JobError::fatal(
-                        "internal_error",
-                        format!("a stored batch does not parse: {e}"),
-                    )
-                })?;
-            match self.provider.write_batch(&batch.key, &operations).await {
-                Ok(results) => self.settle(&batch, &operations, results, &mut out).await?,
+            match self
+                .provider
+                .write_batch(&batch.key, &batch.operations)
+                .await
+            {
+                Ok(results) => self.settle(&batch, results, &mut out).await?,
                 Err(e) => {
                     let keep = e.retryable();
                     let ids: Vec<String> = batch.members.iter().flatten().cloned().collect();
-                    let (code, message) = (e.code().to_owned(), e.to_string());
+                    let error = TxError::new(e.code().as_str(), e.to_string());
                     let failed = ids.clone();
-                    self.state
+                    self.engine
                         .db
-                        .run(move |conn| tx::settle_error(conn, &failed, &code, &message, keep))
+                        .run(move |conn| tx::settle_error(conn, &failed, &error, keep))
                         .await?;
                     out.failed.extend(ids);
                     return Err(e.into());
@@ -121,55 +115,60 @@ impl Upload<'_> {
     async fn settle(
         &self,
         batch: &Batch,
-        operations: &[BatchOperation],
-        results: Vec<BatchResult>,
+        results: Vec<Written>,
         out: &mut Uploaded,
-    ) -> Result<(), JobError> {
-        let mut delivered: Vec<tx::Delivered> = Vec::new();
-        let mut refused: Vec<(Vec<String>, String, String)> = Vec::new();
+    ) -> Result<(), EngineError> {
+        let mut delivered: Vec<Delivered> = Vec::new();
+        let mut refused: Vec<(Vec<String>, TxError)> = Vec::new();
         let mut conflicts = Vec::new();
-        for (i, (ids, op)) in batch.members.iter().zip(operations).enumerate() {
-            let result = results.get(i);
-            let status = result.map_or(500, |r| r.status);
+        let mut results = results.into_iter();
+        for (ids, op) in batch.members.iter().zip(&batch.operations) {
             let entry = out.summary.entry(op.entity.clone()).or_default();
-            let gone = status == 404 && op.op == crate::api::batch::BatchOp::Delete;
-            if (200..300).contains(&status) || gone {
+            let written = results.next().unwrap_or(Written::Refused {
+                code: Code::ServerRejected.as_str().to_owned(),
+                message: "the server gave no result for this operation".to_owned(),
+            });
+            let server_version = match written {
+                Written::Applied { version } => Ok(version),
                 // A delete of a record already gone on the server is done too.
-                delivered.push(tx::Delivered {
-                    ids: ids.clone(),
-                    entity: op.entity.clone(),
-                    record_id: op.id.clone(),
-                    server_version: if gone {
-                        None
-                    } else {
-                        result.and_then(|r| r.version)
-                    },
-                });
-                entry.uploaded += 1;
-                out.delivered.extend(ids.iter().cloned());
-            } else if status == 412 {
-                entry.conflicts += 1;
-                conflicts.push((ids, op));
-            } else {
-                let (code, message) = result.and_then(|r| r.error.as_ref()).map_or(
-                    ("server_rejected".to_owned(), format!("status {status}")),
-                    |p| (p.code.clone(), p.detail.clone()),
-                );
-                refused.push((ids.clone(), code, message));
-                entry.failed += 1;
-                out.failed.extend(ids.iter().cloned());
+                Written::NotFound { .. } if op.op == BatchOp::Delete => Ok(None),
+                Written::Stale => {
+                    entry.conflicts += 1;
+                    conflicts.push((ids, op));
+                    continue;
+                }
+                Written::NotFound { code, message } | Written::Refused { code, message } => {
+                    Err(TxError::new(&code, message))
+                }
+            };
+            match server_version {
+                Ok(server_version) => {
+                    delivered.push(Delivered {
+                        ids: ids.clone(),
+                        entity: op.entity.clone(),
+                        record_id: op.id.clone(),
+                        server_version,
+                    });
+                    entry.uploaded += 1;
+                    out.delivered.extend(ids.iter().cloned());
+                }
+                Err(error) => {
+                    refused.push((ids.clone(), error));
+                    entry.failed += 1;
+                    out.failed.extend(ids.iter().cloned());
+                }
             }
         }
         let org_id = self.org_id;
-        self.state
+        self.engine
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
                     tx::settle_delivered(conn, org_id, &delivered)?;
-                    for (ids, code, message) in &refused {
-                        tx::settle_error(conn, ids, code, message, false)?;
+                    for (ids, error) in &refused {
+                        tx::settle_error(conn, ids, error, false)?;
                     }
-                    Ok(())
+                    Ok::<_, EngineError>(())
                 })
             })
             .await?;
@@ -188,24 +187,30 @@ impl Upload<'_> {
         ids: &[String],
         op: &BatchOperation,
         out: &mut Uploaded,
-    ) -> Result<bool, JobError> {
+    ) -> Result<bool, EngineError> {
         let server = self.provider.record(&op.entity, &op.id).await?;
         let members = ids.to_vec();
         let org_id = self.org_id;
         match self.policy {
             ConflictPolicy::ServerWins => {
-                self.state
+                self.engine
                     .db
-                    .run(move |conn| tx::settle_conflict(conn, &members, "ServerWins", false))
+                    .run(move |conn| {
+                        tx::settle_conflict(conn, &members, Resolution::ServerWins, false)
+                    })
                     .await?;
-                refresh(self.state, org_id, &op.entity, &op.id, server).await?;
+                refresh(self.engine, org_id, &op.entity, &op.id, server).await?;
                 out.delivered.extend(ids.iter().cloned());
             }
             ConflictPolicy::ClientWins | ConflictPolicy::ClientWinsFull => {
                 // A record the server deleted comes back whole, never from a few attributes.
                 let full = self.policy == ConflictPolicy::ClientWinsFull || server.is_none();
-                let how = if full { "ClientWinsFull" } else { "ClientWins" };
-                self.state
+                let how = if full {
+                    Resolution::ClientWinsFull
+                } else {
+                    Resolution::ClientWins
+                };
+                self.engine
                     .db
                     .run(move |conn| tx::settle_conflict(conn, &members, how, true))
                     .await?;
@@ -217,11 +222,11 @@ impl Upload<'_> {
                     transaction_id: ids.first().cloned().unwrap_or_default(),
                     entity: op.entity.clone(),
                     record_id: op.id.clone(),
-                    client_attributes: op.attributes.as_ref().map(|a| Value::Object(a.clone()).to_string()),
+                    client_attributes: op.attributes.clone().map(Json::new),
                     server_record: server.as_ref().map(|r| {
-                        json!({"Version": r.version, "ModifiedOn": r.modified_on, "Attributes": r.attributes}).to_string()
+                        Json::new(json!({"Version": r.version, "ModifiedOn": r.modified_on, "Attributes": r.attributes}))
                     }),
-                    status: "Open".to_owned(),
+                    status: ConflictStatus::Open,
                     created_on: now_micros(),
                     resolved_on: None,
                     resolution: None,
@@ -230,11 +235,12 @@ impl Upload<'_> {
                     Some(r) => format!("the server changed the record (now at version {}) after the version the client wrote on", r.version),
                     None => "the server deleted the record after the version the client wrote on".to_owned(),
                 };
-                self.state
+                let error = TxError::new(Code::Conflict.as_str(), message);
+                self.engine
                     .db
                     .run(move |conn| {
                         write_tx(conn, |conn| {
-                            tx::settle_error(conn, &members, "conflict", &message, false)?;
+                            tx::settle_error(conn, &members, &error, false)?;
                             tx::open_conflict(conn, &row)
                         })
                     })
@@ -247,20 +253,97 @@ impl Upload<'_> {
     }
 }
 
-/// Writes the server's current record (or its absence) to the client, as a sync would: with
-/// the server's version, and without a transaction.
-pub async fn refresh(
-    state: &AppState,
+/// Claims the next pending transactions (whole chains of a record, in creation order, skipping
+/// records held up behind an error) and stores the batch they make before it is sent. A chain
+/// created and deleted before delivery needs no operation: it is settled as collapsed.
+/// Inside a write transaction.
+fn claim(
+    conn: &mut DbConn,
+    org_id: i64,
+    max_ops: usize,
+    only: Option<&[String]>,
+) -> DbResult<Option<Batch>> {
+    let read = i64::try_from(max_ops * 4).unwrap_or(i64::MAX);
+    // Chains that collapsed leave room: look again until a batch or nothing is left.
+    loop {
+        let pending = tx::next_pending(conn, org_id, only, read)?;
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        let errored = tx::errored(conn, org_id)?;
+        let chains = chains(pending, &errored, max_ops);
+        if chains.is_empty() {
+            return Ok(None);
+        }
+        let mut batch = Batch {
+            key: uuid::Uuid::now_v7().to_string(),
+            operations: Vec::new(),
+            members: Vec::new(),
+        };
+        for chain in &chains {
+            let ids: Vec<String> = chain.iter().map(|t| t.id.clone()).collect();
+            let need = needs(chain);
+            let first = &chain[0];
+            let whole = if need.whole_record {
+                Some(whole_record(conn, org_id, &first.entity, &first.record_id)?)
+            } else {
+                None
+            };
+            let server_version = if need.server_version {
+                records::get(conn, org_id, &first.entity, &first.record_id)?
+                    .and_then(|r| r.server_version)
+            } else {
+                None
+            };
+            match combine(chain, whole, server_version) {
+                Some(op) => {
+                    batch.operations.push(op);
+                    batch.members.push(ids);
+                }
+                None => tx::settle_collapsed(conn, &ids)?,
+            }
+        }
+        if !batch.operations.is_empty() {
+            tx::store_batch(conn, org_id, &batch)?;
+            return Ok(Some(batch));
+        }
+    }
+}
+
+/// The client's whole record, with every other attribute of its entity cleared (null), so a
+/// merge on the server comes to a replace.
+fn whole_record(
+    conn: &mut DbConn,
     org_id: i64,
     entity: &str,
     id: &str,
-    server: Option<crate::providers::RemoteRecord>,
-) -> Result<(), ApiError> {
+) -> DbResult<Map<String, Value>> {
+    let mut attrs = match records::get(conn, org_id, entity, id)?.filter(|r| !r.deleted) {
+        Some(row) => records::stored_attributes(&row)?,
+        None => Map::new(),
+    };
+    if let Some(def) = metadata::entity(conn, org_id, entity)? {
+        for a in &def.attributes {
+            attrs.entry(a.name.to_string()).or_insert(Value::Null);
+        }
+    }
+    Ok(attrs)
+}
+
+/// Writes the server's current record (or its absence) to the client, as a sync would: with
+/// the server's version, and without a transaction.
+pub async fn refresh(
+    engine: &Engine,
+    org_id: i64,
+    entity: &str,
+    id: &str,
+    server: Option<RemoteRecord>,
+) -> Result<(), EngineError> {
     let entity = entity.to_owned();
     let Ok(record_id) = RecordId::parse(id) else {
         return Ok(());
     };
-    state
+    engine
         .db
         .run(move |conn| {
             let def = metadata::require_entity(conn, org_id, &entity)?;
@@ -270,7 +353,7 @@ pub async fn refresh(
                     id: record_id,
                     kind: WriteKind::Replace,
                     attributes: normalize(&def, &r.attributes, Source::Json)
-                        .map_err(|e| ApiError::unprocessable(e.code, e.message))?,
+                        .map_err(|e| Refusal::new(e.code, e.message))?,
                     precondition: Precondition::None,
                     server_version: Some(r.version),
                 },
@@ -291,77 +374,4 @@ pub async fn refresh(
             Ok(())
         })
         .await
-}
-
-/// What became of one client write's transaction, told in the write's answer.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "PascalCase")]
-pub struct TransactionReceipt {
-    pub transaction_id: String,
-    /// `Delivered` (the server has it), `Queued` (it will be retried; `Error` says why it
-    /// could not be delivered now) or `Pending` (offline mode: the next sync sends it).
-    pub status: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// Delivers the transactions of a client write before its answer (WriteOffline=false); in
-/// offline mode they wait for the next sync. The write stands whatever the server says.
-pub async fn deliver_now(
-    state: &AppState,
-    org_id: i64,
-    ids: Vec<String>,
-) -> Vec<TransactionReceipt> {
-    if ids.is_empty() {
-        return Vec::new();
-    }
-    let connection = state
-        .db
-        .run(move |conn| crate::db::connections::get(conn, org_id))
-        .await;
-    let online = matches!(&connection, Ok(Some(c)) if !c.write_offline);
-    let mut note: Option<String> = None;
-    if let (true, Ok(Some(c))) = (online, &connection) {
-        match crate::sync::provider_for(state, c) {
-            Ok(provider) => {
-                let upload = Upload::new(state, provider.as_ref(), org_id, c, Some(ids.clone()));
-                if let Err(e) = upload.run(None).await {
-                    note = Some(format!("{}: {}", e.code, e.message));
-                }
-            }
-            Err(e) => note = Some(format!("{}: {}", e.code, e.message)),
-        }
-    }
-    let wanted = ids.clone();
-    let rows = state
-        .db
-        .run(move |conn| {
-            wanted
-                .iter()
-                .map(|id| tx::get(conn, org_id, id))
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .await
-        .unwrap_or_default();
-    ids.into_iter()
-        .zip(rows)
-        .map(|(id, row)| {
-            let (status, error) = match row {
-                Some(r) if r.status() == tx::TxStatus::Processed => ("Delivered", None),
-                Some(r) if !online => ("Pending", r.error),
-                Some(r) => (
-                    "Queued",
-                    r.error.or_else(|| note.clone()).or_else(|| {
-                        Some("waits behind an earlier transaction of the record".to_owned())
-                    }),
-                ),
-                None => ("Queued", note.clone()),
-            };
-            TransactionReceipt {
-                transaction_id: id,
-                status: status.to_owned(),
-                error,
-            }
-        })
-        .collect()
 }

@@ -136,8 +136,8 @@ impl TestApp {
             .unwrap()
             .run();
         actix_web::rt::spawn(server);
-        orgsync::jobs::worker::spawn_workers(state.clone());
-        orgsync::jobs::scheduler::spawn_scheduler(state.clone());
+        orgsync::jobs::worker::spawn_workers(state.engine.clone());
+        orgsync::jobs::scheduler::spawn_scheduler(state.engine.clone());
         let provider = state
             .jwt
             .issue(

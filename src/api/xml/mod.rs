@@ -25,10 +25,12 @@ use quick_xml::Reader;
 /// Nesting limit for request bodies; the root element counts as depth 1.
 pub const DEFAULT_MAX_DEPTH: usize = 32;
 
-const CODE_MALFORMED: &str = "malformed_xml";
-const CODE_DOCTYPE: &str = "xml_doctype_forbidden";
-const CODE_ENTITY: &str = "xml_entity_forbidden";
-const CODE_TOO_DEEP: &str = "xml_too_deep";
+use crate::domain::error::Code;
+
+const CODE_MALFORMED: Code = Code::MalformedXml;
+const CODE_DOCTYPE: Code = Code::XmlDoctypeForbidden;
+const CODE_ENTITY: Code = Code::XmlEntityForbidden;
+const CODE_TOO_DEEP: Code = Code::XmlTooDeep;
 
 // ---------------------------------------------------------------------------------------------
 // Element tree and parser
@@ -74,20 +76,20 @@ pub enum XmlError {
     Malformed {
         /// One of `malformed_xml`, `xml_doctype_forbidden`, `xml_entity_forbidden`,
         /// `xml_too_deep`.
-        code: &'static str,
+        code: Code,
         message: String,
     },
 }
 
 impl XmlError {
     /// The machine-readable error code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            XmlError::Malformed { code, .. } => code,
+            XmlError::Malformed { code, .. } => *code,
         }
     }
 
-    fn new(code: &'static str, message: impl Into<String>) -> Self {
+    fn new(code: Code, message: impl Into<String>) -> Self {
         XmlError::Malformed {
             code,
             message: message.into(),

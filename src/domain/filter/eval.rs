@@ -6,7 +6,7 @@ use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
 use serde_json::{Map, Value};
 
 use super::error::{shorten, Ctx};
-use super::validate::{parse_bool, parse_date, parse_instant, show};
+use super::values::{parse_bool, parse_date, parse_instant, show};
 use super::{FilterError, FilterType, Operator, ValidFilters};
 use crate::domain::metadata::AttributeType;
 use crate::domain::names::RecordId;

@@ -33,13 +33,14 @@
 
 // The submodules, by responsibility: `error` builds the errors, `xml` and `json` parse the two
 // forms and write the canonical ones, `validate` types a filter against the metadata and
-// normalizes its values, `eval` compiles a validated filter and runs it on records.
+// normalizes its values (with the parsers of `values`), `eval` compiles a validated filter and runs it on records.
 mod error;
 mod eval;
 mod json;
 #[cfg(test)]
 mod tests;
 mod validate;
+mod values;
 mod xml;
 
 use std::collections::BTreeMap;

@@ -3,11 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, SecondsFormat, Utc};
 use serde_json::Value;
 
-use super::error::{shorten, too_deep, Ctx};
+use super::error::{too_deep, Ctx};
 use super::eval::{Check, Compiled};
+use super::values::{
+    format_date, format_instant, parse_bool, parse_date, parse_datetime, parse_instant, show,
+};
 use super::{
     Arity, Condition, Filter, FilterError, Operator, SyncFilters, ValidEntity, ValidFilters,
     MAX_FILTER_DEPTH,
@@ -133,14 +135,6 @@ fn check_condition(
     ))
 }
 
-/// A filter value for a message.
-pub(super) fn show(value: &Value) -> String {
-    match value {
-        Value::String(s) => format!("'{}'", shorten(s)),
-        other => shorten(&other.to_string()),
-    }
-}
-
 /// One value of a condition, checked and put in the normalized form of the attribute's type.
 fn normalize(
     kind: AttributeType,
@@ -250,54 +244,4 @@ fn normalize(
             Ok(Value::String(id.into()))
         }
     }
-}
-
-pub(super) fn parse_bool(text: &str) -> Option<bool> {
-    match text.to_ascii_lowercase().as_str() {
-        "true" | "1" => Some(true),
-        "false" | "0" => Some(false),
-        _ => None,
-    }
-}
-
-/// A date written exactly `YYYY-MM-DD`.
-pub(super) fn parse_date(text: &str) -> Option<NaiveDate> {
-    let bytes = text.as_bytes();
-    let shaped = bytes.len() == 10
-        && bytes.iter().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                *b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        });
-    if !shaped {
-        return None;
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
-}
-
-pub(super) fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|d| d.with_timezone(&Utc))
-}
-
-/// An RFC 3339 datetime, or a date meaning midnight UTC.
-pub(super) fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
-    parse_date(text)
-        .map(midnight)
-        .or_else(|| parse_datetime(text))
-}
-
-fn midnight(date: NaiveDate) -> DateTime<Utc> {
-    date.and_time(NaiveTime::MIN).and_utc()
-}
-
-fn format_date(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
-}
-
-fn format_instant(instant: DateTime<Utc>) -> String {
-    instant.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }

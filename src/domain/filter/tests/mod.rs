@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::validate::parse_datetime;
+use super::values::parse_datetime;
 use super::{
     Filter, FilterError, FilterType, Operator, SyncFilters, ValidFilters, MAX_FILTER_DEPTH,
 };

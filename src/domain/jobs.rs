@@ -1,0 +1,196 @@
+//! What a job is and what it reports: kinds, statuses, progress, the per-entity summary, the
+//! error a failed run leaves, and the levels of its log.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::error::{Code, Refusal};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+pub enum JobKind {
+    /// Registers the connection: server metadata → client, links created.
+    Connect,
+    /// Server metadata → client ("update client").
+    UpdateMetadata,
+    /// Client changes up, server changes down.
+    Sync,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum JobStatus {
+    Queued,
+    InProcess,
+    Completed,
+    /// Some records failed, the rest went through.
+    CompletedWithErrors,
+    Failed,
+    Cancelled,
+}
+
+wire_names!(JobKind {
+    Connect,
+    UpdateMetadata,
+    Sync
+});
+wire_names!(JobStatus {
+    Queued,
+    InProcess,
+    Completed,
+    CompletedWithErrors,
+    Failed,
+    Cancelled
+});
+
+impl JobStatus {
+    pub const ALL: [Self; 6] = [
+        Self::Queued,
+        Self::InProcess,
+        Self::Completed,
+        Self::CompletedWithErrors,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+
+    /// The statuses a job never leaves by itself.
+    pub const FINISHED: [Self; 4] = [
+        Self::Completed,
+        Self::CompletedWithErrors,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+
+    pub fn is_final(self) -> bool {
+        Self::FINISHED.contains(&self)
+    }
+
+    /// `Run`: a queued, failed or cancelled job may be made runnable now.
+    pub fn can_run(self) -> bool {
+        matches!(self, Self::Queued | Self::Failed | Self::Cancelled)
+    }
+}
+
+/// Where a running job is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct Progress {
+    pub phase: String,
+    pub done: u64,
+    pub total: u64,
+}
+
+impl Progress {
+    pub fn new(phase: &str, done: u64, total: u64) -> Self {
+        Self {
+            phase: phase.to_owned(),
+            done,
+            total,
+        }
+    }
+}
+
+/// What a job did to one entity.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct EntitySummary {
+    /// Client transactions delivered to the server.
+    #[serde(default)]
+    pub uploaded: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    /// Left alone: unchanged, or a deletion an Additive sync does not make.
+    pub skipped: u64,
+    pub failed: u64,
+    pub conflicts: u64,
+    /// The entity holds more records than its quota after the job (the job does not stop).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub over_quota: bool,
+    /// DryRun: the first ids it would create, update and delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_ids: Option<BTreeMap<String, Vec<String>>>,
+}
+
+impl EntitySummary {
+    /// Adds another part of the job's work on the same entity (the upload's to the download's).
+    pub fn absorb(&mut self, other: EntitySummary) {
+        self.uploaded += other.uploaded;
+        self.created += other.created;
+        self.updated += other.updated;
+        self.deleted += other.deleted;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+        self.conflicts += other.conflicts;
+        self.over_quota |= other.over_quota;
+        if other.first_ids.is_some() {
+            self.first_ids = other.first_ids;
+        }
+    }
+}
+
+/// Per entity, what a job did.
+pub type Summary = BTreeMap<String, EntitySummary>;
+
+/// How a run ended when it did not fail: its final status and what it did.
+pub type Finished = (JobStatus, Summary);
+
+/// Why a job failed: a stable code and a sentence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct JobError {
+    pub code: String,
+    pub message: String,
+    /// False when trying again cannot help (wrong password, missing entity…).
+    #[serde(skip)]
+    pub retryable: bool,
+}
+
+impl JobError {
+    pub fn retryable(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code: code.as_str().to_owned(),
+            message: message.into(),
+            retryable: true,
+        }
+    }
+
+    pub fn fatal(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            code: code.as_str().to_owned(),
+            message: message.into(),
+            retryable: false,
+        }
+    }
+
+    /// Whether the job stopped because it was cancelled (or lost its lease), not on a failure.
+    pub fn is_cancel(&self) -> bool {
+        self.code == Code::Cancelled.as_str()
+    }
+}
+
+impl From<Refusal> for JobError {
+    /// A rule refused the work: trying again cannot help.
+    fn from(r: Refusal) -> Self {
+        Self::fatal(r.code, r.detail)
+    }
+}
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum LogLevel {
+    Info,
+    Warning,
+    Error,
+}
+
+wire_names!(LogLevel {
+    Info,
+    Warning,
+    Error
+});

@@ -1,0 +1,9 @@
+//! The kinds of job, one file each.
+
+mod connect;
+mod sync;
+mod update_metadata;
+
+pub use connect::ConnectJob;
+pub use sync::SyncJob;
+pub use update_metadata::UpdateMetadataJob;

@@ -1,0 +1,525 @@
+//! The workflows of a connection that a request starts: connect, read and change the
+//! connection and its links, disconnect, and queue its jobs (sync, metadata update).
+
+use serde_json::json;
+
+use super::setup::{check_selected, ConnectSetup, ConnectionChange};
+use super::{Engine, EngineError};
+use crate::crypto::Sealer;
+use crate::db::connections::{self, ConnectionRow, LinkRow};
+use crate::db::jobs::{self as queue, JobRow};
+use crate::db::{metadata, now_micros, orgs, write_tx, DbConn, Json};
+use crate::domain::error::{link_not_found, Code, Refusal};
+use crate::domain::filter::{SyncFilters, ValidFilters};
+use crate::domain::jobs::{JobError, JobKind};
+use crate::domain::metadata::EntityDef;
+use crate::domain::names::{LogicalName, OrgName, RecordId};
+use crate::domain::setup::ConnectionState;
+use crate::providers::{self, Provider, ProviderConfig};
+use crate::wire::sync::{LinkPatch, SyncRequest};
+
+/// A connection as it is shown: its org, its settings and its links.
+#[derive(Debug, Clone)]
+pub struct ConnectionView {
+    pub org: String,
+    pub connection: ConnectionRow,
+    pub links: Vec<LinkRow>,
+}
+
+/// The connection's Connect job has finished: only then may it sync.
+pub fn ready(org: &str, connection: &ConnectionRow) -> Result<(), Refusal> {
+    if connection.state == ConnectionState::Connected {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        Code::NotConnectedYet,
+        format!(
+            "the connection of '{org}' is {}; wait for its Connect job",
+            connection.state
+        ),
+    ))
+}
+
+/// The org's connection, ready to sync, with the org's id.
+pub fn ready_connection(conn: &mut DbConn, org: &str) -> Result<(i64, ConnectionRow), EngineError> {
+    let (org_row, connection) = connections::of_org(conn, org)?;
+    ready(org, &connection)?;
+    Ok((org_row.id, connection))
+}
+
+fn sealer_error(e: crate::crypto::SealError) -> EngineError {
+    Refusal::new(Code::InternalError, e.to_string()).into()
+}
+
+fn view(conn: &mut DbConn, org: &str) -> Result<ConnectionView, EngineError> {
+    let (org_row, connection) = connections::of_org(conn, org)?;
+    let links = connections::links(conn, org_row.id)?;
+    Ok(ConnectionView {
+        org: org.to_owned(),
+        connection,
+        links,
+    })
+}
+
+impl Engine {
+    /// Registers `org` when it does not exist, stores the connection (the password sealed)
+    /// and queues the Connect job.
+    pub async fn connect(
+        &self,
+        org: OrgName,
+        setup: ConnectSetup,
+        added_by: &str,
+    ) -> Result<JobRow, EngineError> {
+        let password_enc = Sealer::new(&self.settings.secret_key)
+            .seal(&setup.password)
+            .map_err(sealer_error)?;
+        let max_tries = self.settings.job_max_tries;
+        let added_by = added_by.to_owned();
+        let now = now_micros();
+        let registration = Json::new(setup.registration.clone());
+        let mut row = ConnectionRow {
+            org_id: 0,
+            provider: setup.provider.provider_id.to_owned(),
+            url: setup.url,
+            user_name: setup.user_name,
+            password_enc,
+            entities: setup.entities.map(Json::new),
+            sync_filters: setup.filters.map(Json::new),
+            write_offline: setup.write_offline,
+            sync_mode: setup.mode,
+            conflict_policy: setup.policy,
+            sync_interval_secs: setup.interval_secs,
+            state: ConnectionState::Connecting,
+            last_error: None,
+            last_sync_on: None,
+            created_on: now,
+            updated_on: now,
+        };
+        self.db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    let org_row = match orgs::find(conn, org.as_str())? {
+                        Some(o) => o,
+                        None => orgs::create(
+                            conn,
+                            &orgs::NewOrg {
+                                name: org.as_str(),
+                                display_name: None,
+                                registration_info: Some(registration),
+                                quotas: None,
+                                created_on: now,
+                            },
+                        )?,
+                    };
+                    if connections::get(conn, org_row.id)?.is_some() {
+                        return Err(Refusal::new(
+                            Code::AlreadyConnected,
+                            format!("organization '{org}' is already connected; PATCH or DELETE its connection"),
+                        )
+                        .into());
+                    }
+                    row.org_id = org_row.id;
+                    connections::insert(conn, &row)?;
+                    Ok(queue::enqueue(
+                        conn,
+                        JobKind::Connect,
+                        org.as_str(),
+                        &added_by,
+                        &json!({}),
+                        max_tries,
+                    )?)
+                })
+            })
+            .await
+    }
+
+    /// The connection's settings (never the password), state and links.
+    pub async fn connection(&self, org: &str) -> Result<ConnectionView, EngineError> {
+        let org = org.to_owned();
+        self.db.run(move |conn| view(conn, &org)).await
+    }
+
+    /// Changes settings of the connection. A new entity selection queues an UpdateMetadata
+    /// job (given back); new filters are typed by the client's metadata and the links whose
+    /// filter changed are read in full at the next sync.
+    pub async fn change_connection(
+        &self,
+        org: &str,
+        change: ConnectionChange,
+        added_by: &str,
+    ) -> Result<(ConnectionView, Option<JobRow>), EngineError> {
+        let new_password = change
+            .password
+            .as_deref()
+            .map(|p| Sealer::new(&self.settings.secret_key).seal(p))
+            .transpose()
+            .map_err(sealer_error)?;
+        let (org, added_by) = (org.to_owned(), added_by.to_owned());
+        let max_tries = self.settings.job_max_tries;
+        self.db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    let (org_row, mut row) = connections::of_org(conn, &org)?;
+                    if let Some(url) = change.url {
+                        row.url = url;
+                    }
+                    if let Some(u) = change.user_name {
+                        row.user_name = u;
+                    }
+                    if let Some(p) = new_password {
+                        row.password_enc = p;
+                    }
+                    let mut reselect = false;
+                    if let Some(e) = change.entities {
+                        let e = e.map(Json::new);
+                        reselect = e != row.entities;
+                        row.entities = e;
+                    }
+                    if let Some(filters) = change.filters {
+                        if let Some(source) = &filters {
+                            let selected = row.entities.as_ref().map(|e| e.get().as_slice());
+                            check_selected(source, selected)?;
+                        }
+                        row.sync_filters = filters.map(Json::new);
+                        retype_links(conn, org_row.id, &row)?;
+                    }
+                    if let Some(w) = change.write_offline {
+                        row.write_offline = w;
+                    }
+                    if let Some(m) = change.mode {
+                        row.sync_mode = m;
+                    }
+                    if let Some(c) = change.policy {
+                        row.conflict_policy = c;
+                    }
+                    if let Some(i) = change.interval_secs {
+                        row.sync_interval_secs = i;
+                    }
+                    connections::save(conn, &row)?;
+                    let job = if reselect && row.state == ConnectionState::Connected {
+                        let params = json!({});
+                        let (job, _) = queue::enqueue_once(
+                            conn,
+                            JobKind::UpdateMetadata,
+                            &org,
+                            &added_by,
+                            &params,
+                            max_tries,
+                        )?;
+                        Some(job)
+                    } else {
+                        None
+                    };
+                    Ok((view(conn, &org)?, job))
+                })
+            })
+            .await
+    }
+
+    /// Removes the connection and its links and cancels the org's queued jobs; the org and
+    /// its records stay.
+    pub async fn disconnect(&self, org: &str) -> Result<(), EngineError> {
+        let org = org.to_owned();
+        self.db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    let (org_row, _) = connections::of_org(conn, &org)?;
+                    connections::delete(conn, org_row.id)?;
+                    queue::cancel_queued(conn, &org)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    pub async fn links(&self, org: &str) -> Result<Vec<LinkRow>, EngineError> {
+        Ok(self.connection(org).await?.links)
+    }
+
+    /// Switches a link's directions or changes its filter (typed by the client's metadata);
+    /// a changed filter re-reads the link in full.
+    pub async fn change_link(
+        &self,
+        org: &str,
+        entity: &str,
+        patch: LinkPatch,
+    ) -> Result<LinkRow, EngineError> {
+        let (org, entity) = (org.to_owned(), entity.to_owned());
+        self.db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    let (org_row, _) = connections::of_org(conn, &org)?;
+                    let mut link = connections::link(conn, org_row.id, &entity)?
+                        .ok_or_else(|| link_not_found(&entity))?;
+                    if let Some(i) = patch.inbound {
+                        link.inbound = i;
+                    }
+                    if let Some(o) = patch.outbound {
+                        link.outbound = o;
+                    }
+                    if let Some(filter) = patch.sync_filter {
+                        let typed = match filter {
+                            None => None,
+                            Some(f) => {
+                                let def = metadata::require_entity(conn, org_row.id, &entity)?;
+                                let parsed = SyncFilters::from_json(&json!({ entity.as_str(): f }))
+                                    .map_err(Refusal::from)?;
+                                let valid = parsed
+                                    .validate(&|name| (name == def.name.as_str()).then_some(&def))
+                                    .map_err(Refusal::from)?;
+                                link_filter(Some(&valid), &entity)
+                            }
+                        };
+                        if typed != link.sync_filter {
+                            link.sync_filter = typed;
+                            link.needs_full = true;
+                        }
+                    }
+                    connections::save_link(conn, &link)?;
+                    Ok(link)
+                })
+            })
+            .await
+    }
+
+    /// Queues a sync of `org`, or gives the one already queued or running (false).
+    pub async fn sync_async(
+        &self,
+        org: &str,
+        request: SyncRequest,
+        added_by: &str,
+    ) -> Result<(JobRow, bool), EngineError> {
+        let params = serde_json::to_value(&request)
+            .map_err(|e| Refusal::new(Code::InternalError, e.to_string()))?;
+        self.enqueue(org, JobKind::Sync, params, added_by, move |conn, org_id| {
+            check_sync_request(conn, org_id, &request)
+        })
+        .await
+    }
+
+    /// Queues the metadata update of `org` ("update client"), or gives the one already
+    /// queued or running (false).
+    pub async fn update_metadata_async(
+        &self,
+        org: &str,
+        added_by: &str,
+    ) -> Result<(JobRow, bool), EngineError> {
+        self.enqueue(org, JobKind::UpdateMetadata, json!({}), added_by, |_, _| {
+            Ok(())
+        })
+        .await
+    }
+
+    async fn enqueue(
+        &self,
+        org: &str,
+        kind: JobKind,
+        params: serde_json::Value,
+        added_by: &str,
+        check: impl FnOnce(&mut DbConn, i64) -> Result<(), EngineError> + Send + 'static,
+    ) -> Result<(JobRow, bool), EngineError> {
+        let (org, added_by) = (org.to_owned(), added_by.to_owned());
+        let max_tries = self.settings.job_max_tries;
+        self.db
+            .run(move |conn| {
+                let (org_id, _) = ready_connection(conn, &org)?;
+                check(conn, org_id)?;
+                write_tx(conn, |conn| {
+                    Ok(queue::enqueue_once(
+                        conn, kind, &org, &added_by, &params, max_tries,
+                    )?)
+                })
+            })
+            .await
+    }
+
+    /// One sync job per connected org (an org's sync already queued or running is reused).
+    pub async fn sync_all(&self, added_by: &str) -> Result<Vec<JobRow>, EngineError> {
+        let added_by = added_by.to_owned();
+        let max_tries = self.settings.job_max_tries;
+        self.db
+            .run(move |conn| {
+                let mut out = Vec::new();
+                for org in connections::connected_orgs(conn)? {
+                    let (job, _) = write_tx(conn, |conn| {
+                        queue::enqueue_once(
+                            conn,
+                            JobKind::Sync,
+                            &org,
+                            &added_by,
+                            &json!({}),
+                            max_tries,
+                        )
+                    })?;
+                    out.push(job);
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    /// The provider behind a connection, with its password opened.
+    pub fn provider_for(
+        &self,
+        connection: &ConnectionRow,
+    ) -> Result<Box<dyn Provider>, EngineError> {
+        let password = Sealer::new(&self.settings.secret_key)
+            .open(&connection.password_enc)
+            .map_err(|_| {
+                Refusal::new(
+                    Code::CredentialsUnreadable,
+                    "the connection's password cannot be opened with this process's ORGSYNC_SECRET_KEY; \
+                     every process on one database must share the key",
+                )
+            })?;
+        Ok(providers::connect(ProviderConfig {
+            provider_id: connection.provider.clone(),
+            url: connection.url.clone(),
+            user_name: connection.user_name.clone(),
+            password,
+            timeout: self.settings.provider_timeout,
+        })?)
+    }
+
+    /// A connect that failed for good leaves its connection `Failed`, with the reason.
+    pub async fn connect_failed(&self, org: &str, error: &JobError) -> Result<(), EngineError> {
+        let (org, message) = (org.to_owned(), error.to_string());
+        self.db
+            .run(move |conn| {
+                let Some(org) = orgs::find(conn, &org)? else {
+                    return Ok(());
+                };
+                Ok(connections::set_state(
+                    conn,
+                    org.id,
+                    ConnectionState::Failed,
+                    Some(&message),
+                )?)
+            })
+            .await
+    }
+}
+
+/// Checks a sync request against the connection's links.
+fn check_sync_request(
+    conn: &mut DbConn,
+    org_id: i64,
+    req: &SyncRequest,
+) -> Result<(), EngineError> {
+    let links = connections::links(conn, org_id)?;
+    let invalid = |code: Code, field: &str, detail: String| -> EngineError {
+        Refusal::new(code, detail)
+            .field(field)
+            .named_in_body()
+            .into()
+    };
+    if let Some(entities) = &req.entities {
+        if let Some(unknown) = entities
+            .iter()
+            .find(|e| !links.iter().any(|l| &l.entity == *e))
+        {
+            return Err(invalid(
+                Code::LinkNotFound,
+                "Entities",
+                format!("entity '{unknown}' is not synced by this connection"),
+            ));
+        }
+    }
+    if let Some(ids) = &req.record_ids {
+        if req.entities.as_ref().is_none_or(|e| e.len() != 1) {
+            return Err(invalid(
+                Code::InvalidField,
+                "RecordIds",
+                "RecordIds needs exactly one entity in Entities".to_owned(),
+            ));
+        }
+        if ids.is_empty() || ids.len() > 10_000 {
+            return Err(invalid(
+                Code::InvalidField,
+                "RecordIds",
+                "RecordIds holds 1 to 10000 ids".to_owned(),
+            ));
+        }
+        if let Some(bad) = ids.iter().find(|id| RecordId::parse(id.as_str()).is_err()) {
+            return Err(invalid(
+                Code::InvalidName,
+                "RecordIds",
+                format!("'{bad}' is not a record id"),
+            ));
+        }
+        if req.full == Some(true) {
+            return Err(invalid(
+                Code::InvalidField,
+                "Full",
+                "a per-item sync (RecordIds) cannot also be Full".to_owned(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Types the connection's filters by the client's metadata (a copy of the server's) and
+/// stores each link's; a link whose filter changed is read in full at the next sync.
+fn retype_links(conn: &mut DbConn, org_id: i64, row: &ConnectionRow) -> Result<(), EngineError> {
+    let defs = metadata::entities(conn, org_id)?;
+    let filters = typed_filters(row, &defs)?;
+    for mut link in connections::links(conn, org_id)? {
+        let filter = link_filter(filters.as_ref(), &link.entity);
+        if filter != link.sync_filter {
+            link.sync_filter = filter;
+            link.needs_full = true;
+            connections::save_link(conn, &link)?;
+        }
+    }
+    Ok(())
+}
+
+/// The entities a connection selects from the server's: its list, or all of them. Names the
+/// ones the server does not have.
+pub fn select(connection: &ConnectionRow, server: &[EntityDef]) -> Result<Vec<EntityDef>, Refusal> {
+    let Some(wanted) = &connection.entities else {
+        return Ok(server.to_vec());
+    };
+    let wanted: &[LogicalName] = wanted.get();
+    let missing: Vec<&str> = wanted
+        .iter()
+        .filter(|w| !server.iter().any(|d| &d.name == *w))
+        .map(LogicalName::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(Refusal::new(
+            Code::EntityNotOnServer,
+            format!("the server org has no entity {}", missing.join(", ")),
+        ));
+    }
+    Ok(server
+        .iter()
+        .filter(|d| wanted.contains(&d.name))
+        .cloned()
+        .collect())
+}
+
+/// The connection's filters typed by `metadata`, or the refusal naming entity, attribute and
+/// operator.
+pub fn typed_filters(
+    connection: &ConnectionRow,
+    metadata: &[EntityDef],
+) -> Result<Option<ValidFilters>, Refusal> {
+    let Some(source) = &connection.sync_filters else {
+        return Ok(None);
+    };
+    let filters = source.get().parse()?;
+    Ok(Some(filters.validate(&|name| {
+        metadata.iter().find(|d| d.name.as_str() == name)
+    })?))
+}
+
+/// One entity's filter in its canonical JSON form, for its link.
+pub fn link_filter(
+    filters: Option<&ValidFilters>,
+    entity: &str,
+) -> Option<Json<serde_json::Value>> {
+    let filters = filters?;
+    filters.filter_for(entity)?;
+    filters.to_json().get(entity).cloned().map(Json::new)
+}

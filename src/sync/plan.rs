@@ -1,0 +1,207 @@
+//! What one server change comes to on the client, worked out without I/O from the change and
+//! the client's current row: a write, nothing (already equal), a skip with its reason, or a
+//! failure naming what is wrong.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use crate::db::records::{self, Precondition, WriteKind, WriteOp};
+use crate::domain::metadata::EntityDef;
+use crate::domain::names::RecordId;
+use crate::domain::record::{normalize, Source};
+use crate::domain::setup::SyncMode;
+use crate::providers::RemoteChange;
+use crate::wire::changes::ChangeOp;
+
+/// What one server change comes to on the client.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    Write(WriteOp),
+    Unchanged,
+    /// A deletion Additive mode does not make, or of a record the client lacks.
+    Skip(&'static str),
+    Fail(String),
+}
+
+/// What one server change comes to on the client, given the client's current row.
+pub fn plan(
+    def: &EntityDef,
+    mode: SyncMode,
+    change: &RemoteChange,
+    current: &HashMap<(String, String), records::RecordRow>,
+) -> Plan {
+    let Ok(id) = RecordId::parse(change.id.as_str()) else {
+        return Plan::Fail(format!(
+            "the server's id '{}' is not a valid record id",
+            change.id
+        ));
+    };
+    let existing = current
+        .get(&(def.name.to_string(), id.to_string()))
+        .filter(|r| !r.deleted);
+    match change.op {
+        ChangeOp::Delete => match (existing, mode) {
+            (None, _) => Plan::Skip("not on the client"),
+            (Some(_), SyncMode::Additive) => Plan::Skip("kept: an Additive sync never deletes"),
+            (Some(_), SyncMode::Mirror) => Plan::Write(WriteOp {
+                entity: def.name.to_string(),
+                id,
+                kind: WriteKind::Delete,
+                attributes: Map::new(),
+                precondition: Precondition::None,
+                server_version: (change.version > 0).then_some(change.version),
+            }),
+        },
+        ChangeOp::Upsert => {
+            let given = change.attributes.clone().unwrap_or_default();
+            let attributes = match normalize(def, &given, Source::Json) {
+                Ok(a) => a,
+                Err(e) => {
+                    return Plan::Fail(format!(
+                        "{}: {} (attribute '{}')",
+                        e.code, e.message, e.attribute
+                    ))
+                }
+            };
+            let server_version = (change.version > 0).then_some(change.version);
+            if let Some(row) = existing {
+                let same = serde_json::from_str::<Map<String, Value>>(&row.attributes)
+                    .is_ok_and(|stored| stored == without_nulls(&attributes));
+                if same && (server_version.is_none() || row.server_version == server_version) {
+                    return Plan::Unchanged;
+                }
+            }
+            Plan::Write(WriteOp {
+                entity: def.name.to_string(),
+                id,
+                kind: WriteKind::Replace,
+                attributes,
+                precondition: Precondition::None,
+                server_version,
+            })
+        }
+    }
+}
+
+fn without_nulls(attributes: &Map<String, Value>) -> Map<String, Value> {
+    attributes
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::db::records::RecordRow;
+    use crate::domain::metadata::EntityDefinitionInput;
+    use crate::domain::names::LogicalName;
+
+    fn account() -> EntityDef {
+        let input: EntityDefinitionInput = serde_json::from_value(json!({"Attributes": [
+            {"Name": "name", "Type": "String", "Required": true},
+            {"Name": "revenue", "Type": "Money"}
+        ]}))
+        .unwrap();
+        input
+            .into_entity(LogicalName::parse("account").unwrap())
+            .unwrap()
+    }
+
+    fn change(id: &str, op: ChangeOp, attributes: Option<Value>, version: i64) -> RemoteChange {
+        RemoteChange {
+            entity: "account".to_owned(),
+            id: id.to_owned(),
+            op,
+            reason: None,
+            version,
+            modified_on: chrono::Utc::now(),
+            attributes: attributes.and_then(|a| a.as_object().cloned()),
+        }
+    }
+
+    fn held(
+        id: &str,
+        attributes: Value,
+        server_version: i64,
+    ) -> HashMap<(String, String), RecordRow> {
+        let row = RecordRow {
+            org_id: 1,
+            entity: "account".to_owned(),
+            id: id.to_owned(),
+            version: 3,
+            created_version: 3,
+            created_on: 0,
+            modified_on: 0,
+            deleted: false,
+            attributes: attributes.to_string(),
+            server_version: Some(server_version),
+        };
+        HashMap::from([(("account".to_owned(), id.to_owned()), row)])
+    }
+
+    #[test]
+    fn a_new_record_is_written_with_its_server_version() {
+        let c = change("a-1", ChangeOp::Upsert, Some(json!({"name": "A"})), 9);
+        match plan(&account(), SyncMode::Mirror, &c, &HashMap::new()) {
+            Plan::Write(op) => {
+                assert_eq!((op.kind, op.server_version), (WriteKind::Replace, Some(9)));
+                assert_eq!(op.id.as_str(), "a-1");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_equal_record_is_left_alone() {
+        let current = held("a-1", json!({"name": "A"}), 9);
+        let same = change(
+            "a-1",
+            ChangeOp::Upsert,
+            Some(json!({"name": "A", "revenue": null})),
+            9,
+        );
+        assert!(matches!(
+            plan(&account(), SyncMode::Mirror, &same, &current),
+            Plan::Unchanged
+        ));
+        let newer = change("a-1", ChangeOp::Upsert, Some(json!({"name": "A"})), 10);
+        assert!(matches!(
+            plan(&account(), SyncMode::Mirror, &newer, &current),
+            Plan::Write(_)
+        ));
+    }
+
+    #[test]
+    fn deletes_follow_the_mode() {
+        let current = held("a-1", json!({"name": "A"}), 9);
+        let gone = change("a-1", ChangeOp::Delete, None, 10);
+        assert!(
+            matches!(plan(&account(), SyncMode::Mirror, &gone, &current), Plan::Write(op) if op.kind == WriteKind::Delete)
+        );
+        assert!(matches!(
+            plan(&account(), SyncMode::Additive, &gone, &current),
+            Plan::Skip(_)
+        ));
+        assert!(matches!(
+            plan(&account(), SyncMode::Mirror, &gone, &HashMap::new()),
+            Plan::Skip(_)
+        ));
+    }
+
+    #[test]
+    fn what_does_not_fit_fails_naming_it() {
+        let bad_id = change("has space", ChangeOp::Upsert, Some(json!({"name": "A"})), 1);
+        assert!(
+            matches!(plan(&account(), SyncMode::Mirror, &bad_id, &HashMap::new()), Plan::Fail(m) if m.contains("has space"))
+        );
+        let bad_value = change("a-2", ChangeOp::Upsert, Some(json!({"name": 5})), 1);
+        assert!(
+            matches!(plan(&account(), SyncMode::Mirror, &bad_value, &HashMap::new()), Plan::Fail(m) if m.contains("'name'"))
+        );
+    }
+}
