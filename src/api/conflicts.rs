@@ -12,7 +12,7 @@ use super::responses::{AdminReadQuery, AdminWrite};
 use super::transactions::TxPath;
 use super::{split_page, OrgPath, PageQuery};
 use crate::auth::Principal;
-use crate::db::transactions::{self as tx, ConflictRow};
+use crate::db::conflicts::{self, ConflictRow};
 use crate::db::{micros_to_datetime, orgs};
 use crate::domain::transaction::{ConflictStatus, Take};
 use crate::error::{ApiError, Problem};
@@ -115,7 +115,7 @@ async fn list_conflicts(
         .db
         .run(move |conn| {
             let org_id = orgs::require(conn, &org)?.id;
-            tx::conflicts(conn, org_id, open_only, after.as_deref(), limit + 1)
+            conflicts::list(conn, org_id, open_only, after.as_deref(), limit + 1)
         })
         .await?;
     let (rows, next) = split_page(rows, limit, |r: &ConflictRow| r.id.clone());

@@ -10,7 +10,8 @@ use super::body::Reply;
 use super::responses::{AdminAction, ListQuery, Read, ReadQuery};
 use super::{invalid_cursor, split_page, PageQuery};
 use crate::auth::{Principal, Role};
-use crate::db::jobs::{self, JobFilter, JobRow, LogFilter, LogRow};
+use crate::db::job_log::{self as log_rows, LogFilter, LogRow};
+use crate::db::jobs::{self, JobFilter, JobRow};
 use crate::db::{micros_to_datetime, DbConn, DbResult, Json};
 use crate::domain::error::job_not_found;
 use crate::domain::jobs::{
@@ -305,7 +306,7 @@ async fn job_log(
     };
     let rows = state
         .db
-        .run(move |conn| jobs::log(conn, &job.id, &filter, limit + 1))
+        .run(move |conn| log_rows::read(conn, &job.id, &filter, limit + 1))
         .await?;
     let (rows, next) = split_page(rows, limit, |r: &LogRow| r.id.to_string());
     Ok(Reply::ok(JobLog {

@@ -13,10 +13,13 @@ macro_rules! per_backend {
     };
 }
 
+pub mod batches;
 pub mod changes;
+pub mod conflicts;
 pub mod connections;
 pub mod error;
 pub mod idempotency;
+pub mod job_log;
 pub mod jobs;
 pub mod metadata;
 pub mod orgs;

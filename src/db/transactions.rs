@@ -9,11 +9,10 @@ use diesel::prelude::*;
 use serde_json::{Map, Value};
 
 use super::records::RecordRow;
-use super::schema::{conflicts, records as records_t, transaction_batches, transactions};
+use super::schema::{records as records_t, transaction_batches, transactions};
 use super::{now_micros, DbConn, DbResult, Json};
 use crate::domain::error::{transaction_not_found, Code, Refusal};
-use crate::domain::transaction::{ConflictStatus, Resolution, Take, TxError, TxOp, TxStatus};
-use crate::wire::batch::{BatchOperation, BatchRequest};
+use crate::domain::transaction::{Resolution, TxError, TxOp, TxStatus};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = transactions)]
@@ -195,103 +194,6 @@ pub fn set_all_pending(conn: &mut DbConn, org_id: i64) -> DbResult<usize> {
         transactions::error.eq(None::<Json<TxError>>),
     ))
     .execute(conn)?)
-}
-
-/// A batch ready to send: its key, its operations, and for each operation the transactions
-/// it carries.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Batch {
-    pub key: String,
-    pub operations: Vec<BatchOperation>,
-    pub members: Vec<Vec<String>>,
-}
-
-/// A batch sent before whose answer is not known (a lost response, a crash): sent again as it was.
-pub fn unsettled(
-    conn: &mut DbConn,
-    org_id: i64,
-    only: Option<&[String]>,
-) -> DbResult<Option<Batch>> {
-    let mut q = transactions::table
-        .filter(transactions::org_id.eq(org_id))
-        .filter(transactions::batch_key.is_not_null())
-        .filter(transactions::status.eq_any(TxStatus::OPEN))
-        .select(transactions::batch_key.assume_not_null())
-        .order(transactions::seq.asc())
-        .into_boxed();
-    if let Some(ids) = only {
-        q = q.filter(transactions::id.eq_any(ids.to_vec()));
-    }
-    let Some(key) = q.first::<String>(conn).optional()? else {
-        return Ok(None);
-    };
-    let (body, members): (Json<BatchRequest>, Json<Vec<Vec<String>>>) = transaction_batches::table
-        .find(&key)
-        .select((transaction_batches::body, transaction_batches::members))
-        .first(conn)?;
-    Ok(Some(Batch {
-        key,
-        operations: body.into_inner().operations,
-        members: members.into_inner(),
-    }))
-}
-
-/// Pending transactions not sent yet, in creation order: the next ones to claim.
-pub fn next_pending(
-    conn: &mut DbConn,
-    org_id: i64,
-    only: Option<&[String]>,
-    limit: i64,
-) -> DbResult<Vec<TxRow>> {
-    let mut q = transactions::table
-        .filter(transactions::org_id.eq(org_id))
-        .filter(transactions::status.eq(TxStatus::Pending))
-        .filter(transactions::batch_key.is_null())
-        .order(transactions::seq.asc())
-        .select(TxRow::as_select())
-        .limit(limit)
-        .into_boxed();
-    if let Some(ids) = only {
-        q = q.filter(transactions::id.eq_any(ids.to_vec()));
-    }
-    Ok(q.load(conn)?)
-}
-
-/// The records held up by a transaction in error: (entity, record id, its sequence).
-pub fn errored(conn: &mut DbConn, org_id: i64) -> DbResult<Vec<(String, String, i64)>> {
-    Ok(transactions::table
-        .filter(transactions::org_id.eq(org_id))
-        .filter(transactions::status.eq(TxStatus::Error))
-        .select((
-            transactions::entity,
-            transactions::record_id,
-            transactions::seq,
-        ))
-        .load(conn)?)
-}
-
-/// Stores a batch before it is sent and binds its transactions to it (one more try each).
-pub fn store_batch(conn: &mut DbConn, org_id: i64, batch: &Batch) -> DbResult<()> {
-    let body = Json::new(BatchRequest {
-        operations: batch.operations.clone(),
-    });
-    diesel::insert_into(transaction_batches::table)
-        .values((
-            transaction_batches::key.eq(&batch.key),
-            transaction_batches::org_id.eq(org_id),
-            transaction_batches::body.eq(&body),
-            transaction_batches::members.eq(Json::new(batch.members.clone())),
-            transaction_batches::created_on.eq(now_micros()),
-        ))
-        .execute(conn)?;
-    let all: Vec<&String> = batch.members.iter().flatten().collect();
-    diesel::update(transactions::table.filter(transactions::id.eq_any(all)))
-        .set((
-            transactions::batch_key.eq(&batch.key),
-            transactions::tries.eq(transactions::tries + 1),
-        ))
-        .execute(conn)?;
-    Ok(())
 }
 
 /// A chain created and deleted before delivery: processed, with nothing sent.
@@ -500,78 +402,4 @@ pub fn open_chain(
         .order(transactions::seq.asc())
         .select(TxRow::as_select())
         .load(conn)?)
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = conflicts)]
-pub struct ConflictRow {
-    pub id: String,
-    pub org_id: i64,
-    pub transaction_id: String,
-    pub entity: String,
-    pub record_id: String,
-    /// The attributes the client changed.
-    pub client_attributes: Option<Json<Map<String, Value>>>,
-    /// The server's record when the conflict was found (absent: the server deleted it).
-    pub server_record: Option<Json<Value>>,
-    pub status: ConflictStatus,
-    pub created_on: i64,
-    pub resolved_on: Option<i64>,
-    pub resolution: Option<Take>,
-}
-
-pub fn open_conflict(conn: &mut DbConn, row: &ConflictRow) -> DbResult<()> {
-    diesel::insert_into(conflicts::table)
-        .values(row)
-        .execute(conn)?;
-    Ok(())
-}
-
-pub fn conflicts(
-    conn: &mut DbConn,
-    org_id: i64,
-    open_only: bool,
-    after: Option<&str>,
-    limit: i64,
-) -> DbResult<Vec<ConflictRow>> {
-    let mut q = conflicts::table
-        .filter(conflicts::org_id.eq(org_id))
-        .order(conflicts::id.asc())
-        .limit(limit)
-        .select(ConflictRow::as_select())
-        .into_boxed();
-    if open_only {
-        q = q.filter(conflicts::status.eq(ConflictStatus::Open));
-    }
-    if let Some(a) = after {
-        q = q.filter(conflicts::id.gt(a.to_owned()));
-    }
-    Ok(q.load(conn)?)
-}
-
-pub fn conflict(conn: &mut DbConn, org_id: i64, id: &str) -> DbResult<ConflictRow> {
-    Ok(conflicts::table
-        .filter(conflicts::org_id.eq(org_id))
-        .filter(conflicts::id.eq(id))
-        .select(ConflictRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| {
-            Refusal::new(
-                Code::ConflictNotFound,
-                format!("conflict '{id}' does not exist"),
-            )
-            .with("id", id)
-        })?)
-}
-
-pub fn close_conflict(conn: &mut DbConn, id: &str, take: Take) -> DbResult<()> {
-    diesel::update(conflicts::table.find(id))
-        .set((
-            conflicts::status.eq(ConflictStatus::Resolved),
-            conflicts::resolution.eq(take),
-            conflicts::resolved_on.eq(now_micros()),
-        ))
-        .execute(conn)?;
-    Ok(())
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::db::jobs::{self, JobRow, NewLog};
+use crate::db::job_log::{self, NewLog};
+use crate::db::jobs::{self, JobRow};
 use crate::domain::jobs::Progress;
 use crate::sync::{Engine, EngineError, Report};
 
@@ -42,7 +43,7 @@ impl Report for JobContext {
         Ok(self
             .engine
             .db
-            .run(move |conn| jobs::append_log(conn, &entries))
+            .run(move |conn| job_log::append(conn, &entries))
             .await?)
     }
 

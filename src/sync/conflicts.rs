@@ -4,7 +4,8 @@
 
 use super::upload::refresh;
 use super::{Engine, EngineError};
-use crate::db::transactions::{self as tx, ConflictRow};
+use crate::db::conflicts::{self, ConflictRow};
+use crate::db::transactions as tx;
 use crate::db::{connections, write_tx, DbConn};
 use crate::domain::error::{Code, Refusal};
 use crate::domain::transaction::{ConflictStatus, Resolution, Take};
@@ -21,7 +22,7 @@ impl Engine {
             .db
             .run(move |conn| {
                 let (org_row, connection) = connections::of_org(conn, &org)?;
-                let row = tx::conflict(conn, org_row.id, &id)?;
+                let row = conflicts::get(conn, org_row.id, &id)?;
                 Ok::<_, EngineError>((org_row.id, row, connection))
             })
             .await?;
@@ -50,7 +51,7 @@ impl Engine {
                         write_tx(conn, |conn| {
                             let ids = chain_of(conn)?;
                             tx::set_archived_resolved(conn, &ids, Resolution::Server)?;
-                            Ok::<_, EngineError>(tx::close_conflict(conn, &cid, Take::Server)?)
+                            Ok::<_, EngineError>(conflicts::close(conn, &cid, Take::Server)?)
                         })
                     })
                     .await?;
@@ -63,7 +64,7 @@ impl Engine {
                         write_tx(conn, |conn| {
                             let ids = chain_of(conn)?;
                             tx::settle_conflict(conn, &ids, Resolution::ClientWinsFull, true)?;
-                            tx::close_conflict(conn, &cid, Take::Client)?;
+                            conflicts::close(conn, &cid, Take::Client)?;
                             Ok::<_, EngineError>(ids)
                         })
                     })
@@ -73,7 +74,7 @@ impl Engine {
         }
         Ok(self
             .db
-            .run(move |conn| tx::conflict(conn, org_id, &conflict_id))
+            .run(move |conn| conflicts::get(conn, org_id, &conflict_id))
             .await?)
     }
 }

@@ -1,7 +1,7 @@
 //! The Connect job: sign in to the server, bring its metadata to the client org, create the
 //! links, and mark the connection connected.
 
-use super::connection::{link_filter, select, typed_filters};
+use super::scope::{link_filter, select, typed_filters};
 use super::{Engine, EngineError, Report};
 use crate::db::connections::{self, LinkRow};
 use crate::db::{metadata, orgs, write_tx};

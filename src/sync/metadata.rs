@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use super::connection::{link_filter, ready_connection, select, typed_filters};
+use super::connection::ready_connection;
+use super::scope::{link_filter, select, typed_filters};
 use super::{Engine, EngineError, Report};
 use crate::db::connections::{self, LinkRow};
-use crate::db::jobs::NewLog;
+use crate::db::job_log::NewLog;
 use crate::db::{metadata, orgs, write_tx};
 use crate::domain::error::Code;
 use crate::domain::jobs::{Finished, JobStatus, LogLevel, Summary};

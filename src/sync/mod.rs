@@ -16,6 +16,7 @@ pub mod outbox;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod scope;
 pub mod setup;
 pub mod upload;
 pub mod write;

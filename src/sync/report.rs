@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 
 use super::EngineError;
-use crate::db::jobs::NewLog;
+use crate::db::job_log::NewLog;
 use crate::domain::jobs::LogLevel;
 
 #[async_trait]

@@ -9,9 +9,11 @@ use serde_json::{json, Map, Value};
 
 use super::outbox::{chains, combine, needs};
 use super::{Engine, EngineError, Report};
+use crate::db::batches::{self, Batch};
+use crate::db::conflicts::{self, ConflictRow};
 use crate::db::connections::ConnectionRow;
 use crate::db::records::{self, Precondition, WriteKind, WriteOp};
-use crate::db::transactions::{self as tx, Batch, ConflictRow, Delivered};
+use crate::db::transactions::{self as tx, Delivered};
 use crate::db::{metadata, now_micros, write_tx, DbConn, DbResult, Json};
 use crate::domain::error::{Code, Refusal};
 use crate::domain::jobs::Summary;
@@ -80,7 +82,7 @@ impl<'a> Upload<'a> {
                 .engine
                 .db
                 .run(move |conn| {
-                    if let Some(b) = tx::unsettled(conn, org_id, only.as_deref())? {
+                    if let Some(b) = batches::unsettled(conn, org_id, only.as_deref())? {
                         return Ok(Some(b));
                     }
                     write_tx(conn, |conn| claim(conn, org_id, max_ops, only.as_deref()))
@@ -241,7 +243,7 @@ impl<'a> Upload<'a> {
                     .run(move |conn| {
                         write_tx(conn, |conn| {
                             tx::settle_error(conn, &members, &error, false)?;
-                            tx::open_conflict(conn, &row)
+                            conflicts::open(conn, &row)
                         })
                     })
                     .await?;
@@ -266,11 +268,11 @@ fn claim(
     let read = i64::try_from(max_ops * 4).unwrap_or(i64::MAX);
     // Chains that collapsed leave room: look again until a batch or nothing is left.
     loop {
-        let pending = tx::next_pending(conn, org_id, only, read)?;
+        let pending = batches::next_pending(conn, org_id, only, read)?;
         if pending.is_empty() {
             return Ok(None);
         }
-        let errored = tx::errored(conn, org_id)?;
+        let errored = batches::errored(conn, org_id)?;
         let chains = chains(pending, &errored, max_ops);
         if chains.is_empty() {
             return Ok(None);
@@ -304,7 +306,7 @@ fn claim(
             }
         }
         if !batch.operations.is_empty() {
-            tx::store_batch(conn, org_id, &batch)?;
+            batches::store_batch(conn, org_id, &batch)?;
             return Ok(Some(batch));
         }
     }

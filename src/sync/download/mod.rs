@@ -4,6 +4,9 @@
 //! twice. A full read keeps its own token; in Mirror mode, when the client already held
 //! records, the ids it sees are kept so that at its end the records the server lacks go.
 
+mod dry_run;
+mod items;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
@@ -11,11 +14,9 @@ use serde_json::Value;
 use super::plan::{plan, Plan};
 use super::{Engine, EngineError, Pass, Report};
 use crate::db::connections::{self, LinkRow};
-use crate::db::jobs::{append_log, NewLog};
-use crate::db::records::{self, Applied, WriteKind, WriteOp};
+use crate::db::job_log::{self, NewLog};
+use crate::db::records::{self, Applied, WriteOp};
 use crate::db::{now_micros, orgs, transactions, write_tx};
-use crate::domain::error::Refusal;
-use crate::domain::filter::{SyncFilters, ValidFilters};
 use crate::domain::jobs::{EntitySummary, LogLevel};
 use crate::domain::metadata::EntityDef;
 use crate::domain::setup::SyncMode;
@@ -247,90 +248,6 @@ impl<'a> Download<'a> {
         Ok(())
     }
 
-    /// A dry run's sweep: what a Mirror full read would remove.
-    async fn dry_sweep(&mut self) -> Result<(), EngineError> {
-        let mut after: Option<String> = None;
-        loop {
-            let (org_id, entity, from) = (self.org_id, self.entity().to_owned(), after.clone());
-            let rows = self
-                .engine
-                .db
-                .run(move |conn| records::list(conn, org_id, &entity, from.as_deref(), 1000))
-                .await?;
-            let Some(last) = rows.last() else { break };
-            after = Some(last.id.clone());
-            for row in rows {
-                if !self.dry_seen.contains(&row.id) {
-                    self.count("Delete", &row.id);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Per-item sync: each named record as the server has it now, through the link's filter.
-    pub async fn items(&mut self, ids: &[String]) -> Result<(), EngineError> {
-        let filters = self.typed_filters()?;
-        for chunk in ids.chunks(100) {
-            let mut changes = Vec::with_capacity(chunk.len());
-            for id in chunk {
-                let record = self.provider.record(self.entity(), id).await?;
-                let change = match record {
-                    Some(r) => {
-                        let mut view = r.attributes.clone();
-                        view.insert(
-                            "createdon".to_owned(),
-                            Value::String(r.created_on.to_rfc3339()),
-                        );
-                        view.insert(
-                            "modifiedon".to_owned(),
-                            Value::String(r.modified_on.to_rfc3339()),
-                        );
-                        let in_scope = filters
-                            .as_ref()
-                            .is_none_or(|f| f.matches(self.entity(), &view, chrono::Utc::now()));
-                        RemoteChange {
-                            entity: r.entity,
-                            id: r.id,
-                            op: if in_scope {
-                                ChangeOp::Upsert
-                            } else {
-                                ChangeOp::Delete
-                            },
-                            reason: (!in_scope).then(|| "OutOfScope".to_owned()),
-                            version: r.version,
-                            modified_on: r.modified_on,
-                            attributes: in_scope.then_some(r.attributes),
-                        }
-                    }
-                    None => RemoteChange {
-                        entity: self.entity().to_owned(),
-                        id: id.clone(),
-                        op: ChangeOp::Delete,
-                        reason: Some("NotOnServer".to_owned()),
-                        version: 0,
-                        modified_on: chrono::Utc::now(),
-                        attributes: None,
-                    },
-                };
-                changes.push(change);
-            }
-            self.ctx.checkpoint().await?;
-            self.apply(changes, None, false).await?;
-        }
-        Ok(())
-    }
-
-    fn typed_filters(&self) -> Result<Option<ValidFilters>, Refusal> {
-        let Some(json) = &self.filter_json else {
-            return Ok(None);
-        };
-        let parsed = SyncFilters::from_json(json)?;
-        Ok(Some(parsed.validate(&|name| {
-            (name == self.def.name.as_str()).then_some(self.def)
-        })?))
-    }
-
     fn count(&mut self, action: &str, id: &str) {
         let s = &mut self.summary;
         match action {
@@ -448,7 +365,7 @@ impl<'a> Download<'a> {
                         connections::add_seen(conn, org_id, entity, &seen)?;
                     }
                     connections::save_link(conn, &link)?;
-                    append_log(conn, &log)?;
+                    job_log::append(conn, &log)?;
                     Ok::<_, EngineError>((outcomes, link))
                 })
             })
@@ -456,56 +373,6 @@ impl<'a> Download<'a> {
         self.link = link;
         for (action, id) in outcomes {
             self.count(action, &id);
-        }
-        Ok(())
-    }
-
-    /// What [`Self::apply`] would do, without writing.
-    async fn dry_apply(
-        &mut self,
-        changes: Vec<RemoteChange>,
-        next: Option<String>,
-        full: bool,
-    ) -> Result<(), EngineError> {
-        if let Some(token) = next {
-            if full {
-                self.link.full_token = Some(token);
-            } else {
-                self.link.checkpoint = Some(token);
-            }
-        }
-        let (org_id, def, mode) = (self.org_id, self.def.clone(), self.mode);
-        let keys: Vec<String> = changes.iter().map(|c| c.id.clone()).collect();
-        let entity = def.name.to_string();
-        let current = self
-            .engine
-            .db
-            .run(move |conn| {
-                records::load_many(
-                    conn,
-                    org_id,
-                    keys.iter().map(|id| (entity.as_str(), id.as_str())),
-                )
-            })
-            .await?;
-        for change in &changes {
-            if full && change.op == ChangeOp::Upsert {
-                self.dry_seen.insert(change.id.clone());
-            }
-            let action = match plan(&def, mode, change, &current) {
-                Plan::Write(op) => match (
-                    op.kind,
-                    current.get(&(def.name.to_string(), change.id.clone())),
-                ) {
-                    (WriteKind::Delete, _) => "Delete",
-                    (_, Some(row)) if !row.deleted => "Update",
-                    _ => "Create",
-                },
-                Plan::Unchanged => "Unchanged",
-                Plan::Skip(_) => "Skip",
-                Plan::Fail(_) => "Fail",
-            };
-            self.count(action, &change.id);
         }
         Ok(())
     }

@@ -1,0 +1,81 @@
+//! A dry run of a download: what it would create, update and delete, writing nothing.
+
+use super::Download;
+use crate::db::records::{self, WriteKind};
+use crate::providers::RemoteChange;
+use crate::sync::plan::{plan, Plan};
+use crate::sync::EngineError;
+use crate::wire::changes::ChangeOp;
+
+impl Download<'_> {
+    /// A dry run's sweep: what a Mirror full read would remove.
+    pub(super) async fn dry_sweep(&mut self) -> Result<(), EngineError> {
+        let mut after: Option<String> = None;
+        loop {
+            let (org_id, entity, from) = (self.org_id, self.entity().to_owned(), after.clone());
+            let rows = self
+                .engine
+                .db
+                .run(move |conn| records::list(conn, org_id, &entity, from.as_deref(), 1000))
+                .await?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.id.clone());
+            for row in rows {
+                if !self.dry_seen.contains(&row.id) {
+                    self.count("Delete", &row.id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What [`Self::apply`] would do, without writing.
+    pub(super) async fn dry_apply(
+        &mut self,
+        changes: Vec<RemoteChange>,
+        next: Option<String>,
+        full: bool,
+    ) -> Result<(), EngineError> {
+        if let Some(token) = next {
+            if full {
+                self.link.full_token = Some(token);
+            } else {
+                self.link.checkpoint = Some(token);
+            }
+        }
+        let (org_id, def, mode) = (self.org_id, self.def.clone(), self.mode);
+        let keys: Vec<String> = changes.iter().map(|c| c.id.clone()).collect();
+        let entity = def.name.to_string();
+        let current = self
+            .engine
+            .db
+            .run(move |conn| {
+                records::load_many(
+                    conn,
+                    org_id,
+                    keys.iter().map(|id| (entity.as_str(), id.as_str())),
+                )
+            })
+            .await?;
+        for change in &changes {
+            if full && change.op == ChangeOp::Upsert {
+                self.dry_seen.insert(change.id.clone());
+            }
+            let action = match plan(&def, mode, change, &current) {
+                Plan::Write(op) => match (
+                    op.kind,
+                    current.get(&(def.name.to_string(), change.id.clone())),
+                ) {
+                    (WriteKind::Delete, _) => "Delete",
+                    (_, Some(row)) if !row.deleted => "Update",
+                    _ => "Create",
+                },
+                Plan::Unchanged => "Unchanged",
+                Plan::Skip(_) => "Skip",
+                Plan::Fail(_) => "Fail",
+            };
+            self.count(action, &change.id);
+        }
+        Ok(())
+    }
+}
