@@ -9,6 +9,11 @@ use serde_json::{json, Value};
 
 use super::fixtures::{account_definition, contact_definition, SYNC_PASSWORD, SYNC_USER};
 
+/// How long an idle pooled connection is kept. actix-web closes a keep-alive connection after
+/// 5 s without a request; a pooled connection older than that may be closed under the request
+/// that reuses it (`IncompleteMessage`). Below 5 s, the pool drops it first.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The default timeout of one request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -33,6 +38,7 @@ impl Client {
         Self {
             http: reqwest::Client::builder()
                 .timeout(timeout)
+                .pool_idle_timeout(POOL_IDLE_TIMEOUT)
                 .build()
                 .unwrap(),
             base: base.to_owned(),
