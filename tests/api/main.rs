@@ -35,5 +35,6 @@ mod ops;
 mod orgs;
 mod processes;
 mod records;
+mod schema;
 mod sync;
 mod transactions;
