@@ -23,7 +23,7 @@ fn launch(db_url: &str, dir: &Path) -> Launch {
 }
 
 /// The Start entries of a job's log: one per try.
-async fn starts(client: &Client, id: &str) -> Vec<Value> {
+async fn start_entries(client: &Client, id: &str) -> Vec<Value> {
     let log = client.job_log(id).await;
     log.into_iter().filter(|e| e["Action"] == "Start").collect()
 }
@@ -76,7 +76,7 @@ async fn killed_mid_job_is_taken_over(observer: TestApp) {
         .await;
     let job = second.wait_job(&id, &["Completed"], 60).await;
     assert_eq!(job["Tries"], 2, "{job}");
-    let starts = starts(&second, &id).await;
+    let starts = start_entries(&second, &id).await;
     assert_eq!(starts.len(), 2, "{starts:?}");
 
     // The password is nowhere in clear: not in the database, not in either process's log.
@@ -140,7 +140,11 @@ async fn two_processes_share_one_queue_postgres() {
     for id in &ids {
         let job = a.wait_job(id, &["Completed"], 60).await;
         assert_eq!(job["Tries"], 1, "{job}");
-        assert_eq!(starts(&b, id).await.len(), 1, "job {id} ran more than once");
+        assert_eq!(
+            start_entries(&b, id).await.len(),
+            1,
+            "job {id} ran more than once"
+        );
     }
 }
 
