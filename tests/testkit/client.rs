@@ -1,5 +1,5 @@
 //! The one HTTP client of the kit: raw requests ([`Req`] → [`Resp`]) with a bearer token, and
-//! typed helpers for what tests and the benchmark do again and again.
+//! typed shortcuts for what tests and the benchmark do again and again.
 
 use std::time::{Duration, Instant};
 

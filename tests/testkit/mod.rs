@@ -3,7 +3,7 @@
 //!
 //! - [`launch`]: orgsync in process ([`launch::TestApp`]) or as the real binary
 //!   ([`launch::Process`]); the only place that calls orgsync's startup API.
-//! - [`client`]: the one HTTP client, raw requests and typed helpers.
+//! - [`client`]: the one HTTP client, raw requests and typed shortcuts.
 //! - [`fixtures`]: the CRM entities, record builders, the server org and shared secrets.
 //! - [`net`]: ports, a tarpit and a proxy that can take a server down.
 //! - [`digest`]: an order-independent view of an entity's records.
