@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The sync benchmark: builds the release binary, then runs bench/sync.rs against two real
+# The sync benchmark: builds the release binary, then runs bench/sync/ against two real
 # orgsync processes. Arguments go to the benchmark:
 #
 #   bench/run.sh                      # 100k and 1M records (and W1 on PostgreSQL at 100k)

@@ -3,7 +3,7 @@ use orgsync::auth::{Claims, Role};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::both_backends;
+use crate::testkit::launch::TestApp;
 
 fn claims(
     role: Role,
@@ -35,142 +35,321 @@ fn sign(claims: &Claims, secret: &[u8]) -> String {
     .unwrap()
 }
 
-both_backends! {
-    async fn providers_are_listed_for_any_token(app) {
-        let org = app.org("contoso").await;
-        let list = app.get("/rest/v1/providers").bearer(&app.token(Role::OrgUser, &org)).send().await.expect(StatusCode::OK).json();
-        let ids: Vec<&str> = list["Providers"].as_array().unwrap().iter().map(|p| p["ProviderID"].as_str().unwrap()).collect();
-        assert_eq!(ids, ["7f3a9c4e-2b1d-4e8f-9a6c-5d0e1f2a3b4c", "3c8e1d5a-6f2b-4a9e-8d7c-1b0a9f8e7d6c"]);
-        assert_eq!(list["Providers"][0]["Name"], "orgsync");
-        let xml = app.get("/rest/v1/providers").accept_xml().send().await.expect(StatusCode::OK).text();
-        assert!(xml.contains("<Providers><Provider><ProviderID>7f3a9c4e-2b1d-4e8f-9a6c-5d0e1f2a3b4c</ProviderID><Name>orgsync</Name>"), "{xml}");
-        app.get("/rest/v1/providers").auth("").send().await.problem(StatusCode::UNAUTHORIZED, "unauthorized");
-    }
-
-    async fn bad_tokens_are_401(app) {
-        let secret = app.state.settings.jwt_secret.expose().to_vec();
-        let cases = [
-            ("expired", sign(&claims(Role::Provider, None, -7200, -3600, "orgsync", "orgsync"), &secret)),
-            ("not yet valid", sign(&claims(Role::Provider, None, 3600, 7200, "orgsync", "orgsync"), &secret)),
-            ("wrong audience", sign(&claims(Role::Provider, None, 0, 3600, "someone-else", "orgsync"), &secret)),
-            ("wrong issuer", sign(&claims(Role::Provider, None, 0, 3600, "orgsync", "mallory"), &secret)),
-            ("wrong key", sign(&claims(Role::Provider, None, 0, 3600, "orgsync", "orgsync"), b"another-secret-of-at-least-32-bytes!!")),
-            ("org role without org", sign(&claims(Role::OrgAdmin, None, 0, 3600, "orgsync", "orgsync"), &secret)),
-            ("garbage", "not.a.jwt".to_owned()),
-        ];
-        for (what, token) in cases {
-            let res = app.get("/rest/v1/orgs").bearer(&token).send().await;
-            assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{what}: {}", res.text());
-            assert_eq!(res.json()["code"], "unauthorized", "{what}");
-            assert_eq!(res.header("www-authenticate").as_deref(), Some("Bearer"));
-        }
-        // alg "none": an unsigned token with the right claims.
-        use base64::Engine;
-        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let body = serde_json::to_vec(&claims(Role::Provider, None, 0, 3600, "orgsync", "orgsync")).unwrap();
-        let unsigned = format!("{}.{}.", b64.encode(br#"{"alg":"none","typ":"JWT"}"#), b64.encode(body));
-        app.get("/rest/v1/orgs").bearer(&unsigned).send().await.problem(StatusCode::UNAUTHORIZED, "unauthorized");
-        // A claim missing: no nbf.
-        let mut v = serde_json::to_value(claims(Role::Provider, None, 0, 3600, "orgsync", "orgsync")).unwrap();
-        v.as_object_mut().unwrap().remove("nbf");
-        let no_nbf = encode(&Header::new(Algorithm::HS256), &v, &EncodingKey::from_secret(&secret)).unwrap();
-        app.get("/rest/v1/orgs").bearer(&no_nbf).send().await.problem(StatusCode::UNAUTHORIZED, "unauthorized");
-        app.get("/rest/v1/orgs").auth("Basic YTpi").send().await.problem(StatusCode::UNAUTHORIZED, "unauthorized");
-        // And a good one passes.
-        let good = sign(&claims(Role::Provider, None, 0, 3600, "orgsync", "orgsync"), &secret);
-        app.get("/rest/v1/orgs").bearer(&good).send().await.expect(StatusCode::OK);
-    }
-
-    async fn users_get_tokens_with_their_password(app) {
-        let org = app.org("contoso").await;
-        let user = json!({"UserName": "sync@contoso.example", "Password": "s3cret-pass", "Role": "org_admin"});
-        let created = app.post(&format!("/rest/v1/orgs/{org}/users")).json(&user).send().await.expect(StatusCode::CREATED).json();
-        assert_eq!(created["UserName"], "sync@contoso.example");
-        assert!(created.get("Password").is_none());
-        let token = app
-            .post("/rest/v1/auth/token")
-            .json(&json!({"Org": "contoso", "UserName": "sync@contoso.example", "Password": "s3cret-pass"}))
-            .send()
-            .await
-            .expect(StatusCode::OK)
-            .json();
-        assert_eq!(token["TokenType"], "Bearer");
-        assert_eq!(token["ExpiresIn"], 3600);
-        let bearer = token["AccessToken"].as_str().unwrap();
-        app.get("/rest/v1/orgs/contoso").bearer(bearer).send().await.expect(StatusCode::OK);
-        // XML in and out.
-        let xml = app
-            .post("/rest/v1/auth/token")
-            .xml("<TokenRequest><Org>contoso</Org><UserName>sync@contoso.example</UserName><Password>s3cret-pass</Password></TokenRequest>")
-            .accept_xml()
-            .send()
-            .await
-            .expect(StatusCode::OK);
-        assert!(xml.text().contains("<TokenType>Bearer</TokenType>"), "{}", xml.text());
-        // Wrong password, unknown user, unknown org: the same 401.
-        for (o, u, p) in [("contoso", "sync@contoso.example", "wrong-pass"), ("contoso", "nobody", "s3cret-pass"), ("nowhere", "sync@contoso.example", "s3cret-pass")] {
-            app.post("/rest/v1/auth/token")
-                .json(&json!({"Org": o, "UserName": u, "Password": p}))
-                .send()
-                .await
-                .problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
-        }
-        // Users in XML too.
-        let xml_user = "<CreateUser><UserName>reader@contoso.example</UserName><Password>another-pass</Password><Role>org_user</Role></CreateUser>";
-        let out = app.post(&format!("/rest/v1/orgs/{org}/users")).xml(xml_user).accept_xml().send().await.expect(StatusCode::CREATED).text();
-        assert!(out.contains("<UserName>reader@contoso.example</UserName><Role>org_user</Role>"), "{out}");
-        // The password is stored hashed.
-        let stored: Vec<String> = {
-            use diesel::prelude::*;
-            use orgsync::db::schema::users;
-            let mut conn = app.state.db.get().unwrap();
-            users::table.select(users::password_hash).load(&mut *conn).unwrap()
-        };
-        assert_eq!(stored.len(), 2);
-        assert!(stored.iter().all(|h| h.starts_with("$argon2id$") && !h.contains("s3cret-pass") && !h.contains("another-pass")));
-        // A duplicate user is 409, a short password 422, and an org_user cannot add users.
-        app.post(&format!("/rest/v1/orgs/{org}/users")).json(&user).send().await.problem(StatusCode::CONFLICT, "user_exists");
-        app.post(&format!("/rest/v1/orgs/{org}/users"))
-            .json(&json!({"UserName": "x", "Password": "short", "Role": "org_user"}))
-            .send()
-            .await
-            .problem(StatusCode::UNPROCESSABLE_ENTITY, "weak_password");
-        let member = app.token(Role::OrgUser, "contoso");
-        app.post(&format!("/rest/v1/orgs/{org}/users"))
-            .bearer(&member)
-            .json(&json!({"UserName": "y", "Password": "long-enough", "Role": "org_user"}))
-            .send()
-            .await
-            .problem(StatusCode::FORBIDDEN, "forbidden");
-    }
-
-    async fn an_org_token_never_sees_another_org(app) {
-        let ours = app.crm_org("ours").await;
-        let theirs = app.crm_org("theirs").await;
-        let record = app.create_record(&theirs, "account", json!({"name": "Secret Corp"})).await;
-        let id = record["Id"].as_str().unwrap();
-        let token = app.token(Role::OrgAdmin, &ours);
-        for path in [
-            format!("/rest/v1/orgs/{theirs}"),
-            format!("/rest/v1/orgs/{theirs}/metadata"),
-            format!("/rest/v1/orgs/{theirs}/usage"),
-            format!("/rest/v1/orgs/{theirs}/entities/account/records"),
-            format!("/rest/v1/orgs/{theirs}/entities/account/records/{id}"),
-        ] {
-            app.get(&path).bearer(&token).send().await.problem(StatusCode::NOT_FOUND, "org_not_found");
-        }
-        app.post(&format!("/rest/v1/orgs/{theirs}/changes")).bearer(&token).json(&json!({})).send().await.problem(StatusCode::NOT_FOUND, "org_not_found");
-        app.delete(&format!("/rest/v1/orgs/{theirs}/entities/account/records/{id}")).bearer(&token).send().await.problem(StatusCode::NOT_FOUND, "org_not_found");
-        // The list shows only its own org.
-        let list = app.get("/rest/v1/orgs").bearer(&token).send().await.expect(StatusCode::OK).json();
-        let names: Vec<&str> = list["Orgs"].as_array().unwrap().iter().map(|o| o["Name"].as_str().unwrap()).collect();
-        assert_eq!(names, vec!["ours"]);
-        // And the record is untouched.
-        app.get(&format!("/rest/v1/orgs/{theirs}/entities/account/records/{id}")).send().await.expect(StatusCode::OK);
-        // Org roles cannot create orgs.
-        app.post("/rest/v1/orgs").bearer(&token).json(&json!({"Name": "mine"})).send().await.problem(StatusCode::FORBIDDEN, "forbidden");
-    }
+async fn providers_are_listed_for_any_token(app: TestApp) {
+    let org = app.org("contoso").await;
+    let list = app
+        .get("/rest/v1/providers")
+        .bearer(&app.token(Role::OrgUser, &org))
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    let ids: Vec<&str> = list["Providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["ProviderID"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "7f3a9c4e-2b1d-4e8f-9a6c-5d0e1f2a3b4c",
+            "3c8e1d5a-6f2b-4a9e-8d7c-1b0a9f8e7d6c"
+        ]
+    );
+    assert_eq!(list["Providers"][0]["Name"], "orgsync");
+    let xml = app
+        .get("/rest/v1/providers")
+        .accept_xml()
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .text();
+    assert!(xml.contains("<Providers><Provider><ProviderID>7f3a9c4e-2b1d-4e8f-9a6c-5d0e1f2a3b4c</ProviderID><Name>orgsync</Name>"), "{xml}");
+    app.get("/rest/v1/providers")
+        .auth("")
+        .send()
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthorized");
 }
+
+async fn bad_tokens_are_401(app: TestApp) {
+    let secret = app.state.settings.jwt_secret.expose().to_vec();
+    let cases = [
+        (
+            "expired",
+            sign(
+                &claims(Role::Provider, None, -7200, -3600, "orgsync", "orgsync"),
+                &secret,
+            ),
+        ),
+        (
+            "not yet valid",
+            sign(
+                &claims(Role::Provider, None, 3600, 7200, "orgsync", "orgsync"),
+                &secret,
+            ),
+        ),
+        (
+            "wrong audience",
+            sign(
+                &claims(Role::Provider, None, 0, 3600, "someone-else", "orgsync"),
+                &secret,
+            ),
+        ),
+        (
+            "wrong issuer",
+            sign(
+                &claims(Role::Provider, None, 0, 3600, "orgsync", "mallory"),
+                &secret,
+            ),
+        ),
+        (
+            "wrong key",
+            sign(
+                &claims(Role::Provider, None, 0, 3600, "orgsync", "orgsync"),
+                b"another-secret-of-at-least-32-bytes!!",
+            ),
+        ),
+        (
+            "org role without org",
+            sign(
+                &claims(Role::OrgAdmin, None, 0, 3600, "orgsync", "orgsync"),
+                &secret,
+            ),
+        ),
+        ("garbage", "not.a.jwt".to_owned()),
+    ];
+    for (what, token) in cases {
+        let res = app.get("/rest/v1/orgs").bearer(&token).send().await;
+        assert_eq!(
+            res.status,
+            StatusCode::UNAUTHORIZED,
+            "{what}: {}",
+            res.text()
+        );
+        assert_eq!(res.json()["code"], "unauthorized", "{what}");
+        assert_eq!(res.header("www-authenticate").as_deref(), Some("Bearer"));
+    }
+    // alg "none": an unsigned token with the right claims.
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let body =
+        serde_json::to_vec(&claims(Role::Provider, None, 0, 3600, "orgsync", "orgsync")).unwrap();
+    let unsigned = format!(
+        "{}.{}.",
+        b64.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        b64.encode(body)
+    );
+    app.get("/rest/v1/orgs")
+        .bearer(&unsigned)
+        .send()
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    // A claim missing: no nbf.
+    let mut v =
+        serde_json::to_value(claims(Role::Provider, None, 0, 3600, "orgsync", "orgsync")).unwrap();
+    v.as_object_mut().unwrap().remove("nbf");
+    let no_nbf = encode(
+        &Header::new(Algorithm::HS256),
+        &v,
+        &EncodingKey::from_secret(&secret),
+    )
+    .unwrap();
+    app.get("/rest/v1/orgs")
+        .bearer(&no_nbf)
+        .send()
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    app.get("/rest/v1/orgs")
+        .auth("Basic YTpi")
+        .send()
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    // And a good one passes.
+    let good = sign(
+        &claims(Role::Provider, None, 0, 3600, "orgsync", "orgsync"),
+        &secret,
+    );
+    app.get("/rest/v1/orgs")
+        .bearer(&good)
+        .send()
+        .await
+        .expect(StatusCode::OK);
+}
+
+async fn users_get_tokens_with_their_password(app: TestApp) {
+    let org = app.org("contoso").await;
+    let user =
+        json!({"UserName": "sync@contoso.example", "Password": "s3cret-pass", "Role": "org_admin"});
+    let created = app
+        .post(&format!("/rest/v1/orgs/{org}/users"))
+        .json(&user)
+        .send()
+        .await
+        .expect(StatusCode::CREATED)
+        .json();
+    assert_eq!(created["UserName"], "sync@contoso.example");
+    assert!(created.get("Password").is_none());
+    let token = app
+        .post("/rest/v1/auth/token")
+        .json(&json!({"Org": "contoso", "UserName": "sync@contoso.example", "Password": "s3cret-pass"}))
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(token["TokenType"], "Bearer");
+    assert_eq!(token["ExpiresIn"], 3600);
+    let bearer = token["AccessToken"].as_str().unwrap();
+    app.get("/rest/v1/orgs/contoso")
+        .bearer(bearer)
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    // XML in and out.
+    let xml = app
+        .post("/rest/v1/auth/token")
+        .xml("<TokenRequest><Org>contoso</Org><UserName>sync@contoso.example</UserName><Password>s3cret-pass</Password></TokenRequest>")
+        .accept_xml()
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    assert!(
+        xml.text().contains("<TokenType>Bearer</TokenType>"),
+        "{}",
+        xml.text()
+    );
+    // Wrong password, unknown user, unknown org: the same 401.
+    for (o, u, p) in [
+        ("contoso", "sync@contoso.example", "wrong-pass"),
+        ("contoso", "nobody", "s3cret-pass"),
+        ("nowhere", "sync@contoso.example", "s3cret-pass"),
+    ] {
+        app.post("/rest/v1/auth/token")
+            .json(&json!({"Org": o, "UserName": u, "Password": p}))
+            .send()
+            .await
+            .problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    }
+    // Users in XML too.
+    let xml_user = "<CreateUser><UserName>reader@contoso.example</UserName><Password>another-pass</Password><Role>org_user</Role></CreateUser>";
+    let out = app
+        .post(&format!("/rest/v1/orgs/{org}/users"))
+        .xml(xml_user)
+        .accept_xml()
+        .send()
+        .await
+        .expect(StatusCode::CREATED)
+        .text();
+    assert!(
+        out.contains("<UserName>reader@contoso.example</UserName><Role>org_user</Role>"),
+        "{out}"
+    );
+    // The password is stored hashed.
+    let stored: Vec<String> = {
+        use diesel::prelude::*;
+        use orgsync::db::schema::users;
+        let mut conn = app.state.db.get().unwrap();
+        users::table
+            .select(users::password_hash)
+            .load(&mut *conn)
+            .unwrap()
+    };
+    assert_eq!(stored.len(), 2);
+    assert!(stored.iter().all(|h| h.starts_with("$argon2id$")
+        && !h.contains("s3cret-pass")
+        && !h.contains("another-pass")));
+    // A duplicate user is 409, a short password 422, and an org_user cannot add users.
+    app.post(&format!("/rest/v1/orgs/{org}/users"))
+        .json(&user)
+        .send()
+        .await
+        .problem(StatusCode::CONFLICT, "user_exists");
+    app.post(&format!("/rest/v1/orgs/{org}/users"))
+        .json(&json!({"UserName": "x", "Password": "short", "Role": "org_user"}))
+        .send()
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "weak_password");
+    let member = app.token(Role::OrgUser, "contoso");
+    app.post(&format!("/rest/v1/orgs/{org}/users"))
+        .bearer(&member)
+        .json(&json!({"UserName": "y", "Password": "long-enough", "Role": "org_user"}))
+        .send()
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+}
+
+async fn an_org_token_never_sees_another_org(app: TestApp) {
+    let ours = app.crm_org("ours").await;
+    let theirs = app.crm_org("theirs").await;
+    let record = app
+        .create_record(&theirs, "account", json!({"name": "Secret Corp"}))
+        .await;
+    let id = record["Id"].as_str().unwrap();
+    let token = app.token(Role::OrgAdmin, &ours);
+    for path in [
+        format!("/rest/v1/orgs/{theirs}"),
+        format!("/rest/v1/orgs/{theirs}/metadata"),
+        format!("/rest/v1/orgs/{theirs}/usage"),
+        format!("/rest/v1/orgs/{theirs}/entities/account/records"),
+        format!("/rest/v1/orgs/{theirs}/entities/account/records/{id}"),
+    ] {
+        app.get(&path)
+            .bearer(&token)
+            .send()
+            .await
+            .problem(StatusCode::NOT_FOUND, "org_not_found");
+    }
+    app.post(&format!("/rest/v1/orgs/{theirs}/changes"))
+        .bearer(&token)
+        .json(&json!({}))
+        .send()
+        .await
+        .problem(StatusCode::NOT_FOUND, "org_not_found");
+    app.delete(&format!(
+        "/rest/v1/orgs/{theirs}/entities/account/records/{id}"
+    ))
+    .bearer(&token)
+    .send()
+    .await
+    .problem(StatusCode::NOT_FOUND, "org_not_found");
+    // The list shows only its own org.
+    let list = app
+        .get("/rest/v1/orgs")
+        .bearer(&token)
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    let names: Vec<&str> = list["Orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["ours"]);
+    // And the record is untouched.
+    app.get(&format!(
+        "/rest/v1/orgs/{theirs}/entities/account/records/{id}"
+    ))
+    .send()
+    .await
+    .expect(StatusCode::OK);
+    // Org roles cannot create orgs.
+    app.post("/rest/v1/orgs")
+        .bearer(&token)
+        .json(&json!({"Name": "mine"}))
+        .send()
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+}
+
+both_backends!(
+    providers_are_listed_for_any_token,
+    bad_tokens_are_401,
+    users_get_tokens_with_their_password,
+    an_org_token_never_sees_another_org
+);
 
 #[test]
 fn a_short_jwt_secret_is_refused_at_start() {

@@ -1,7 +1,29 @@
 //! End-to-end tests: a real orgsync on a loopback port, on SQLite and on PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
+#[path = "../testkit/mod.rs"]
+mod testkit;
+
+/// Runs each named test once on SQLite and once on PostgreSQL (when
+/// `ORGSYNC_TEST_POSTGRES_URL` is set; `.ci/run` sets it). Each name is an
+/// `async fn name(app: TestApp)` of the calling module; it becomes a module `name` with the
+/// tests `sqlite` and `postgres`. (Defined before the modules, it is in scope in each.)
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$name($crate::testkit::launch::TestApp::sqlite().await).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if let Some(app) = $crate::testkit::launch::TestApp::postgres().await {
+                    super::$name(app).await
+                }
+            }
+        })+
+    };
+}
 
 mod auth;
 mod bad_input;
@@ -13,5 +35,6 @@ mod ops;
 mod orgs;
 mod processes;
 mod records;
+mod schema;
 mod sync;
 mod transactions;

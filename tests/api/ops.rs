@@ -1,34 +1,68 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::both_backends;
+use crate::testkit::launch::TestApp;
 
-both_backends! {
-    async fn health_readiness_and_metrics(app) {
-        let health = app.get("/healthz").send().await.expect(StatusCode::OK).json();
-        assert_eq!(health, json!({"Status": "ok"}));
-        let ready = app.get("/readyz").accept_xml().send().await.expect(StatusCode::OK).text();
-        assert!(ready.contains("<Status>ready</Status>"), "{ready}");
-        app.crm_org("contoso").await;
-        let metrics = app.get("/metrics").send().await.expect(StatusCode::OK);
-        assert!(metrics.content_type().starts_with("text/plain"));
-        let text = metrics.text();
-        assert!(text.contains("orgsync_http_requests_total{method=\"POST\",status=\"201\"}"), "{text}");
-        assert!(text.contains("orgsync_http_request_duration_seconds_bucket"));
-        assert!(text.contains("orgsync_jobs{status=\"Queued\"} 0"), "{text}");
-        assert!(text.contains("orgsync_transactions{status=\"Pending\"} 0"), "{text}");
-    }
-
-    async fn swagger_ui_and_the_openapi_document_are_served(app) {
-        let ui = app.get("/swagger-ui/").send().await.expect(StatusCode::OK).text();
-        assert!(ui.to_lowercase().contains("swagger"), "{ui}");
-        let doc = app.get("/api-docs/openapi.json").send().await.expect(StatusCode::OK);
-        let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
-        let served: serde_json::Value = doc.json();
-        let committed: serde_json::Value = serde_json::from_str(&committed).unwrap();
-        assert!(served == committed, "the served contract is not the committed one");
-    }
+async fn health_readiness_and_metrics(app: TestApp) {
+    let health = app
+        .get("/healthz")
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(health, json!({"Status": "ok"}));
+    let ready = app
+        .get("/readyz")
+        .accept_xml()
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .text();
+    assert!(ready.contains("<Status>ready</Status>"), "{ready}");
+    app.crm_org("contoso").await;
+    let metrics = app.get("/metrics").send().await.expect(StatusCode::OK);
+    assert!(metrics.content_type().starts_with("text/plain"));
+    let text = metrics.text();
+    assert!(
+        text.contains("orgsync_http_requests_total{method=\"POST\",status=\"201\"}"),
+        "{text}"
+    );
+    assert!(text.contains("orgsync_http_request_duration_seconds_bucket"));
+    assert!(text.contains("orgsync_jobs{status=\"Queued\"} 0"), "{text}");
+    assert!(
+        text.contains("orgsync_transactions{status=\"Pending\"} 0"),
+        "{text}"
+    );
 }
+
+async fn swagger_ui_and_the_openapi_document_are_served(app: TestApp) {
+    let ui = app
+        .get("/swagger-ui/")
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .text();
+    assert!(ui.to_lowercase().contains("swagger"), "{ui}");
+    let doc = app
+        .get("/api-docs/openapi.json")
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .unwrap();
+    let served: serde_json::Value = doc.json();
+    let committed: serde_json::Value = serde_json::from_str(&committed).unwrap();
+    assert!(
+        served == committed,
+        "the served contract is not the committed one"
+    );
+}
+
+both_backends!(
+    health_readiness_and_metrics,
+    swagger_ui_and_the_openapi_document_are_served
+);
 
 /// The committed contract is exactly what the code generates. To accept a deliberate change,
 /// regenerate it: `cargo run -- openapi > openapi/openapi.json`.

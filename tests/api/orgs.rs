@@ -1,68 +1,161 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::both_backends;
+use crate::testkit::fixtures::{account_definition, contact_definition};
+use crate::testkit::launch::TestApp;
 
-both_backends! {
-    async fn orgs_are_created_listed_read_and_deleted(app) {
-        let body = json!({
-            "Name": "contoso",
-            "DisplayName": "Contoso Ltd",
-            "RegistrationInfo": {"Email": "admin@contoso.example", "FirstName": "Ada", "LastName": "Lovelace", "Company": "Contoso"},
-            "Quotas": {"MaxRecords": 10, "Entities": {"account": 1}}
-        });
-        let res = app.post("/rest/v1/orgs").json(&body).send().await.expect(StatusCode::CREATED);
-        assert_eq!(res.header("location").as_deref(), Some("/rest/v1/orgs/contoso"));
-        let org = res.json();
-        assert_eq!(org["RegistrationInfo"]["FirstName"], "Ada");
-        assert_eq!(org["Quotas"]["Entities"]["account"], 1);
-        app.post("/rest/v1/orgs").json(&body).send().await.problem(StatusCode::CONFLICT, "org_exists");
+async fn orgs_are_created_listed_read_and_deleted(app: TestApp) {
+    let body = json!({
+        "Name": "contoso",
+        "DisplayName": "Contoso Ltd",
+        "RegistrationInfo": {"Email": "admin@contoso.example", "FirstName": "Ada", "LastName": "Lovelace", "Company": "Contoso"},
+        "Quotas": {"MaxRecords": 10, "Entities": {"account": 1}}
+    });
+    let res = app
+        .post("/rest/v1/orgs")
+        .json(&body)
+        .send()
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(
+        res.header("location").as_deref(),
+        Some("/rest/v1/orgs/contoso")
+    );
+    let org = res.json();
+    assert_eq!(org["RegistrationInfo"]["FirstName"], "Ada");
+    assert_eq!(org["Quotas"]["Entities"]["account"], 1);
+    app.post("/rest/v1/orgs")
+        .json(&body)
+        .send()
+        .await
+        .problem(StatusCode::CONFLICT, "org_exists");
 
-        // XML in, XML out.
-        let xml = "<CreateOrg><Name>fabrikam</Name><RegistrationInfo><Email>a@fabrikam.example</Email></RegistrationInfo>\
-                   <Quotas><MaxRecords>5</MaxRecords></Quotas></CreateOrg>";
-        let res = app.post("/rest/v1/orgs").xml(xml).accept_xml().send().await.expect(StatusCode::CREATED);
-        assert!(res.content_type().starts_with("application/xml"));
-        let text = res.text();
-        assert!(text.contains("<Name>fabrikam</Name>") && text.contains("<MaxRecords>5</MaxRecords>"), "{text}");
+    // XML in, XML out.
+    let xml = "<CreateOrg><Name>fabrikam</Name><RegistrationInfo><Email>a@fabrikam.example</Email></RegistrationInfo>\
+               <Quotas><MaxRecords>5</MaxRecords></Quotas></CreateOrg>";
+    let res = app
+        .post("/rest/v1/orgs")
+        .xml(xml)
+        .accept_xml()
+        .send()
+        .await
+        .expect(StatusCode::CREATED);
+    assert!(res.content_type().starts_with("application/xml"));
+    let text = res.text();
+    assert!(
+        text.contains("<Name>fabrikam</Name>") && text.contains("<MaxRecords>5</MaxRecords>"),
+        "{text}"
+    );
 
-        let page = app.get("/rest/v1/orgs?Limit=1").send().await.expect(StatusCode::OK).json();
-        assert_eq!(page["Orgs"][0]["Name"], "contoso");
-        let next = page["Next"].as_str().unwrap();
-        let page2 = app.get(&format!("/rest/v1/orgs?Limit=1&Cursor={next}")).send().await.expect(StatusCode::OK).json();
-        assert_eq!(page2["Orgs"][0]["Name"], "fabrikam");
-        assert!(page2.get("Next").is_none());
-        let xml_list = app.get("/rest/v1/orgs").accept_xml().send().await.expect(StatusCode::OK).text();
-        assert!(xml_list.contains("<Orgs><Org><Name>contoso</Name>"), "{xml_list}");
+    let page = app
+        .get("/rest/v1/orgs?Limit=1")
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(page["Orgs"][0]["Name"], "contoso");
+    let next = page["Next"].as_str().unwrap();
+    let page2 = app
+        .get(&format!("/rest/v1/orgs?Limit=1&Cursor={next}"))
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(page2["Orgs"][0]["Name"], "fabrikam");
+    assert!(page2.get("Next").is_none());
+    let xml_list = app
+        .get("/rest/v1/orgs")
+        .accept_xml()
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .text();
+    assert!(
+        xml_list.contains("<Orgs><Org><Name>contoso</Name>"),
+        "{xml_list}"
+    );
 
-        app.get("/rest/v1/orgs/contoso").send().await.expect(StatusCode::OK);
-        let one = app.get("/rest/v1/orgs/fabrikam").accept_xml().send().await.expect(StatusCode::OK).text();
-        assert!(one.starts_with("<?xml") && one.contains("<Org><Name>fabrikam</Name>"), "{one}");
-        app.delete("/rest/v1/orgs/contoso").send().await.expect(StatusCode::NO_CONTENT);
-        app.get("/rest/v1/orgs/contoso").send().await.problem(StatusCode::NOT_FOUND, "org_not_found");
-        app.delete("/rest/v1/orgs/contoso").send().await.problem(StatusCode::NOT_FOUND, "org_not_found");
-    }
-
-    async fn usage_reports_quota_overuse(app) {
-        app.post("/rest/v1/orgs")
-            .json(&json!({"Name": "small", "Quotas": {"MaxRecords": 3, "Entities": {"account": 1}}}))
-            .send()
-            .await
-            .expect(StatusCode::CREATED);
-        app.entity("small", "account", crate::support::account_definition()).await;
-        app.entity("small", "contact", crate::support::contact_definition()).await;
-        app.create_record("small", "account", json!({"name": "A"})).await;
-        let usage = app.get("/rest/v1/orgs/small/usage").send().await.expect(StatusCode::OK).json();
-        assert_eq!(usage["OverQuota"], false);
-        // Writes are never refused over quota; the overuse is reported.
-        app.create_record("small", "account", json!({"name": "B"})).await;
-        app.create_record("small", "contact", json!({"fullname": "C"})).await;
-        let usage = app.get("/rest/v1/orgs/small/usage").send().await.expect(StatusCode::OK).json();
-        assert_eq!(usage["Records"], 3);
-        assert_eq!(usage["OverQuota"], true);
-        let account = usage["Entities"].as_array().unwrap().iter().find(|e| e["Entity"] == "account").unwrap().clone();
-        assert_eq!(account, json!({"Entity": "account", "Records": 2, "Quota": 1, "OverQuota": true}));
-        let xml = app.get("/rest/v1/orgs/small/usage").accept_xml().send().await.expect(StatusCode::OK).text();
-        assert!(xml.contains("<OverQuota>true</OverQuota>"), "{xml}");
-    }
+    app.get("/rest/v1/orgs/contoso")
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    let one = app
+        .get("/rest/v1/orgs/fabrikam")
+        .accept_xml()
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .text();
+    assert!(
+        one.starts_with("<?xml") && one.contains("<Org><Name>fabrikam</Name>"),
+        "{one}"
+    );
+    app.delete("/rest/v1/orgs/contoso")
+        .send()
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    app.get("/rest/v1/orgs/contoso")
+        .send()
+        .await
+        .problem(StatusCode::NOT_FOUND, "org_not_found");
+    app.delete("/rest/v1/orgs/contoso")
+        .send()
+        .await
+        .problem(StatusCode::NOT_FOUND, "org_not_found");
 }
+
+async fn usage_reports_quota_overuse(app: TestApp) {
+    app.post("/rest/v1/orgs")
+        .json(&json!({"Name": "small", "Quotas": {"MaxRecords": 3, "Entities": {"account": 1}}}))
+        .send()
+        .await
+        .expect(StatusCode::CREATED);
+    app.entity("small", "account", account_definition()).await;
+    app.entity("small", "contact", contact_definition()).await;
+    app.create_record("small", "account", json!({"name": "A"}))
+        .await;
+    let usage = app
+        .get("/rest/v1/orgs/small/usage")
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(usage["OverQuota"], false);
+    // Writes are never refused over quota; the overuse is reported.
+    app.create_record("small", "account", json!({"name": "B"}))
+        .await;
+    app.create_record("small", "contact", json!({"fullname": "C"}))
+        .await;
+    let usage = app
+        .get("/rest/v1/orgs/small/usage")
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(usage["Records"], 3);
+    assert_eq!(usage["OverQuota"], true);
+    let account = usage["Entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["Entity"] == "account")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        account,
+        json!({"Entity": "account", "Records": 2, "Quota": 1, "OverQuota": true})
+    );
+    let xml = app
+        .get("/rest/v1/orgs/small/usage")
+        .accept_xml()
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .text();
+    assert!(xml.contains("<OverQuota>true</OverQuota>"), "{xml}");
+}
+
+both_backends!(
+    orgs_are_created_listed_read_and_deleted,
+    usage_reports_quota_overuse
+);

@@ -1,132 +1,31 @@
 //! The real binary in separate processes: killed mid-job, and two of them on one queue.
 
+use std::path::Path;
 use std::time::Duration;
 
-use orgsync::auth::{JwtKeys, Role};
-use orgsync::config::Secret;
-use reqwest::StatusCode;
+use orgsync::config::Settings;
 use serde_json::{json, Value};
 
-use crate::support::{
-    account_op, digest, free_port, server_org, tarpit, write_batch, Process, TestApp,
-    SERVER_PASSWORD, SERVER_USER,
-};
+use crate::testkit::client::Client;
+use crate::testkit::digest::digest;
+use crate::testkit::fixtures::{account_op, delete, server_org, SYNC_PASSWORD, SYNC_USER};
+use crate::testkit::launch::{seal_with_process_key, Launch, TestApp};
+use crate::testkit::net::{free_port, tarpit};
 
-const JWT_SECRET: &str = "process-test-jwt-secret-of-enough-length";
-const SECRET_KEY: &str = "process-test-credential-key-of-enough-length";
-
-fn env_for(db_url: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("ORGSYNC_DATABASE_URL", db_url.to_owned()),
-        ("ORGSYNC_JWT_SECRET", JWT_SECRET.to_owned()),
-        ("ORGSYNC_SECRET_KEY", SECRET_KEY.to_owned()),
-        ("ORGSYNC_WORKERS", "2".to_owned()),
-        ("ORGSYNC_JOB_LEASE", "2s".to_owned()),
-        ("ORGSYNC_JOB_POLL", "100ms".to_owned()),
-        ("ORGSYNC_JOB_BACKOFF", "200ms".to_owned()),
-        ("ORGSYNC_PROVIDER_TIMEOUT", "120s".to_owned()),
-    ]
+/// A process on `db_url` with `dir` as its folder: two workers, short leases, quick polls.
+fn launch(db_url: &str, dir: &Path) -> Launch {
+    Launch::new(db_url, dir)
+        .set("ORGSYNC_WORKERS", "2")
+        .set("ORGSYNC_JOB_LEASE", "2s")
+        .set("ORGSYNC_JOB_POLL", "100ms")
+        .set("ORGSYNC_JOB_BACKOFF", "200ms")
+        .set("ORGSYNC_PROVIDER_TIMEOUT", "120s")
 }
 
-fn provider_token() -> String {
-    let keys = JwtKeys::new(&Secret::new(JWT_SECRET.as_bytes().to_vec()).unwrap());
-    keys.issue(
-        "process-test",
-        Role::Provider,
-        None,
-        Duration::from_secs(3600),
-    )
-    .unwrap()
-}
-
-struct Client {
-    base: String,
-    http: reqwest::Client,
-    token: String,
-}
-
-impl Client {
-    fn new(base: &str) -> Self {
-        Self {
-            base: base.to_owned(),
-            http: reqwest::Client::new(),
-            token: provider_token(),
-        }
-    }
-    async fn connect(&self, org: &str, url: &str) -> String {
-        let body = json!({"SyncSetup": {"ProviderID": "orgsync", "Url": url, "UserName": SERVER_USER, "Password": SERVER_PASSWORD}});
-        let res = self
-            .http
-            .post(format!("{}/rest/v1/sync/{org}/ConnectAsync", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::ACCEPTED);
-        res.json::<Value>().await.unwrap()["JobId"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-    async fn sync(&self, org: &str) -> String {
-        let res = self
-            .http
-            .post(format!("{}/rest/v1/sync/{org}/SyncAsync", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::ACCEPTED);
-        res.json::<Value>().await.unwrap()["JobId"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-    async fn job(&self, id: &str) -> Value {
-        self.http
-            .get(format!("{}/rest/v1/jobs/{id}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-    async fn wait(&self, id: &str, status: &str, secs: u64) -> Value {
-        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            let job = self.job(id).await;
-            if job["Status"] == status {
-                return job;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "job never reached {status}: {job}"
-            );
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    async fn starts(&self, id: &str) -> Vec<Value> {
-        let log: Value = self
-            .http
-            .get(format!("{}/rest/v1/jobs/{id}/log?Limit=1000", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        log["Entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["Action"] == "Start")
-            .cloned()
-            .collect()
-    }
+/// The Start entries of a job's log: one per try.
+async fn start_entries(client: &Client, id: &str) -> Vec<Value> {
+    let log = client.job_log(id).await;
+    log.into_iter().filter(|e| e["Action"] == "Start").collect()
 }
 
 /// Everything the database holds about connections and jobs, as text.
@@ -158,10 +57,12 @@ async fn killed_mid_job_is_taken_over(observer: TestApp) {
     let port = free_port();
     let stop_tarpit = tarpit(port);
     let url = format!("http://127.0.0.1:{port}/rest/v1/orgs/contoso");
-    let mut first = Process::start(&env_for(&observer.db_url), dir.path()).await;
-    let client = Client::new(&first.base);
-    let id = client.connect("client-k", &url).await;
-    client.wait(&id, "InProcess", 30).await;
+    let mut first = launch(&observer.db_url, dir.path())
+        .label("first")
+        .start()
+        .await;
+    let id = first.connect_async("client-k", &url, json!({})).await;
+    first.wait_job(&id, &["InProcess"], 30).await;
     first.kill();
 
     // The server comes back; a new process takes the job over once its lease lapses.
@@ -169,34 +70,33 @@ async fn killed_mid_job_is_taken_over(observer: TestApp) {
     actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     let server = TestApp::sqlite_at(port).await;
     server_org(&server).await;
-    let second = Process::start(&env_for(&observer.db_url), dir.path()).await;
-    let client = Client::new(&second.base);
-    let job = client.wait(&id, "Completed", 60).await;
+    let second = launch(&observer.db_url, dir.path())
+        .label("second")
+        .start()
+        .await;
+    let job = second.wait_job(&id, &["Completed"], 60).await;
     assert_eq!(job["Tries"], 2, "{job}");
-    let starts = client.starts(&id).await;
+    let starts = start_entries(&second, &id).await;
     assert_eq!(starts.len(), 2, "{starts:?}");
 
     // The password is nowhere in clear: not in the database, not in either process's log.
     let stored = stored_text(&observer);
-    assert!(
-        stored.contains(SERVER_USER),
-        "the check reads the right rows"
-    );
-    assert!(!stored.contains(SERVER_PASSWORD));
+    assert!(stored.contains(SYNC_USER), "the check reads the right rows");
+    assert!(!stored.contains(SYNC_PASSWORD));
     if let Some(path) = observer.db_url.strip_prefix("sqlite://") {
         for file in [path.to_owned(), format!("{path}-wal")] {
             let bytes = std::fs::read(&file).unwrap_or_default();
             assert!(
                 !bytes
-                    .windows(SERVER_PASSWORD.len())
-                    .any(|w| w == SERVER_PASSWORD.as_bytes()),
+                    .windows(SYNC_PASSWORD.len())
+                    .any(|w| w == SYNC_PASSWORD.as_bytes()),
                 "{file} holds the password"
             );
         }
     }
     for log in [first.log(), second.log()] {
         assert!(log.contains("job started"), "the log is being read: {log}");
-        assert!(!log.contains(SERVER_PASSWORD));
+        assert!(!log.contains(SYNC_PASSWORD));
     }
 }
 
@@ -221,18 +121,30 @@ async fn two_processes_share_one_queue_postgres() {
     let server = TestApp::sqlite().await;
     let url = server_org(&server).await;
     let dir = tempfile::tempdir().unwrap();
-    let a = Process::start(&env_for(&observer.db_url), dir.path()).await;
-    let b = Process::start(&env_for(&observer.db_url), dir.path()).await;
-    let (ca, cb) = (Client::new(&a.base), Client::new(&b.base));
+    let a = launch(&observer.db_url, dir.path())
+        .label("a")
+        .start()
+        .await;
+    let b = launch(&observer.db_url, dir.path())
+        .label("b")
+        .start()
+        .await;
     let mut ids = Vec::new();
     for i in 0..12 {
-        let via = if i % 2 == 0 { &ca } else { &cb };
-        ids.push(via.connect(&format!("client-{i}"), &url).await);
+        let via = if i % 2 == 0 { &a } else { &b };
+        ids.push(
+            via.connect_async(&format!("client-{i}"), &url, json!({}))
+                .await,
+        );
     }
     for id in &ids {
-        let job = ca.wait(id, "Completed", 60).await;
+        let job = a.wait_job(id, &["Completed"], 60).await;
         assert_eq!(job["Tries"], 1, "{job}");
-        assert_eq!(cb.starts(id).await.len(), 1, "job {id} ran more than once");
+        assert_eq!(
+            start_entries(&b, id).await.len(),
+            1,
+            "job {id} ran more than once"
+        );
     }
 }
 
@@ -245,15 +157,13 @@ async fn killed_mid_sync_resumes(observer: TestApp) {
     let ops = (0..n)
         .map(|i| account_op(&format!("acc-{i:05}"), &format!("Account {i}"), i % 2))
         .collect();
-    write_batch(&server, "contoso", ops).await;
+    server.write_batch("contoso", ops).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut env = env_for(&observer.db_url);
-    env.push(("ORGSYNC_SYNC_BATCH", "40".to_owned()));
-    let mut first = Process::start(&env, dir.path()).await;
-    let client = Client::new(&first.base);
-    let connect = client.connect("client", &url).await;
-    client.wait(&connect, "Completed", 60).await;
-    let id = client.sync("client").await;
+    let process = launch(&observer.db_url, dir.path()).set("ORGSYNC_SYNC_BATCH", "40");
+    let mut first = process.clone().label("first").start().await;
+    let connect = first.connect_async("client", &url, json!({})).await;
+    first.wait_job(&connect, &["Completed"], 60).await;
+    let id = first.start_sync("client", json!({})).await;
     // Kill it once some batches have landed, well before the end.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -273,20 +183,19 @@ async fn killed_mid_sync_resumes(observer: TestApp) {
         actix_web::rt::time::sleep(Duration::from_millis(5)).await;
     }
     first.kill();
-    let killed_at = client_count(&observer).await;
+    let killed_at = observer.usage_count("client").await;
     // Change the server meanwhile: the resumed sync must bring that too.
-    write_batch(
-        &server,
-        "contoso",
-        vec![
-            account_op("acc-00001", "Changed while down", 0),
-            json!({"Op": "Delete", "Entity": "account", "Id": "acc-03999"}),
-        ],
-    )
-    .await;
-    let second = Process::start(&env, dir.path()).await;
-    let client = Client::new(&second.base);
-    let job = client.wait(&id, "Completed", 120).await;
+    server
+        .write_batch(
+            "contoso",
+            vec![
+                account_op("acc-00001", "Changed while down", 0),
+                delete("account", "acc-03999"),
+            ],
+        )
+        .await;
+    let second = process.label("second").start().await;
+    let job = second.wait_job(&id, &["Completed"], 120).await;
     assert_eq!(job["Tries"], 2, "{job}");
     assert!(killed_at < n, "killed mid-way ({killed_at} of {n})");
     assert_eq!(
@@ -300,16 +209,6 @@ async fn killed_mid_sync_resumes(observer: TestApp) {
     let ids: std::collections::BTreeSet<&str> =
         changes.iter().map(|c| c["Id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), changes.len());
-}
-
-async fn client_count(observer: &TestApp) -> i64 {
-    observer
-        .get("/rest/v1/orgs/client/usage")
-        .send()
-        .await
-        .json()["Records"]
-        .as_i64()
-        .unwrap_or(0)
 }
 
 #[actix_web::test]
@@ -329,15 +228,16 @@ async fn killed_mid_upload_loses_nothing(observer: TestApp) {
     let server = TestApp::sqlite().await;
     let url = server_org(&server).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut env = env_for(&observer.db_url);
-    env.push(("ORGSYNC_SYNC_BATCH", "25".to_owned()));
-    let mut first = Process::start(&env, dir.path()).await;
-    crate::support::connect(&observer, "client", &url, json!({"WriteOffline": true})).await;
+    let process = launch(&observer.db_url, dir.path()).set("ORGSYNC_SYNC_BATCH", "25");
+    let mut first = process.clone().label("first").start().await;
+    observer
+        .connect("client", &url, json!({"WriteOffline": true}))
+        .await;
     let n = 1500;
     let ops = (0..n)
         .map(|i| account_op(&format!("up-{i:05}"), &format!("Up {i}"), 0))
         .collect();
-    write_batch(&observer, "client", ops).await;
+    observer.write_batch("client", ops).await;
     let before = server.get("/rest/v1/orgs/contoso").send().await.json()["Version"]
         .as_i64()
         .unwrap();
@@ -373,7 +273,7 @@ async fn killed_mid_upload_loses_nothing(observer: TestApp) {
         actix_web::rt::time::sleep(Duration::from_millis(5)).await;
     }
     first.kill();
-    let _second = Process::start(&env, dir.path()).await;
+    let _second = process.label("second").start().await;
     let job = observer
         .wait_job(&id, &["Completed", "CompletedWithErrors", "Failed"], 120)
         .await;
@@ -410,7 +310,7 @@ async fn an_upload_killed_mid_way_loses_nothing_and_applies_nothing_twice_postgr
 }
 
 /// An in-process app that runs no jobs and seals credentials with the processes' key.
-fn shared_keys(s: &mut orgsync::config::Settings) {
+fn shared_keys(s: &mut Settings) {
     s.workers = 0;
-    s.secret_key = Secret::new(SECRET_KEY.as_bytes().to_vec()).unwrap();
+    seal_with_process_key(s);
 }

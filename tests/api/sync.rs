@@ -4,8 +4,9 @@ use orgsync::auth::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::both_backends;
-use crate::support::{account_op, connect, digest, server_org, sync, write_batch, TestApp};
+use crate::testkit::digest::digest;
+use crate::testkit::fixtures::{account_definition, account_op, server_org};
+use crate::testkit::launch::TestApp;
 
 async fn seeded_server(n: usize) -> (TestApp, String) {
     let server = TestApp::sqlite().await;
@@ -19,7 +20,7 @@ async fn seeded_server(n: usize) -> (TestApp, String) {
             )
         })
         .collect();
-    write_batch(&server, "contoso", ops).await;
+    server.write_batch("contoso", ops).await;
     (server, url)
 }
 
@@ -35,234 +36,423 @@ fn counts(job: &Value, entity: &str) -> (i64, i64, i64, i64, i64) {
     )
 }
 
-both_backends! {
-    async fn incremental_sync_keeps_the_client_equal_to_the_server(app) {
-        let (server, url) = seeded_server(120).await;
-        connect(&app, "client", &url, json!({"Entities": ["account", "contact"]})).await;
-        let first = app.post("/rest/v1/sync/client/SyncAsync").json(&json!({})).send().await.expect(StatusCode::ACCEPTED).json();
-        // A second call while the first is queued or running gives the same job.
-        let second = app.post("/rest/v1/sync/client/SyncAsync").send().await.expect(StatusCode::OK).json();
-        assert_eq!(second["JobId"], first["JobId"]);
-        let job = app.wait_job(first["JobId"].as_str().unwrap(), &["Completed", "CompletedWithErrors", "Failed"], 60).await;
-        assert_eq!(job["Status"], "Completed", "{job}");
-        assert_eq!(counts(&job, "account"), (120, 0, 0, 0, 0));
-        assert_eq!(digest(&app, "client", "account").await, digest(&server, "contoso", "account").await);
-        let log = app.get(&format!("/rest/v1/jobs/{}/log?Entity=account&Limit=5", job["JobId"].as_str().unwrap())).send().await.json();
-        assert_eq!(log["Entries"][0]["Action"], "Create");
-        assert!(log["Entries"][0]["RecordId"].is_string());
+async fn incremental_sync_keeps_the_client_equal_to_the_server(app: TestApp) {
+    let (server, url) = seeded_server(120).await;
+    app.connect("client", &url, json!({"Entities": ["account", "contact"]}))
+        .await;
+    let first = app
+        .post("/rest/v1/sync/client/SyncAsync")
+        .json(&json!({}))
+        .send()
+        .await
+        .expect(StatusCode::ACCEPTED)
+        .json();
+    // A second call while the first is queued or running gives the same job.
+    let second = app
+        .post("/rest/v1/sync/client/SyncAsync")
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(second["JobId"], first["JobId"]);
+    let job = app
+        .wait_job(
+            first["JobId"].as_str().unwrap(),
+            &["Completed", "CompletedWithErrors", "Failed"],
+            60,
+        )
+        .await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert_eq!(counts(&job, "account"), (120, 0, 0, 0, 0));
+    assert_eq!(
+        digest(&app, "client", "account").await,
+        digest(&server, "contoso", "account").await
+    );
+    let log = app
+        .get(&format!(
+            "/rest/v1/jobs/{}/log?Entity=account&Limit=5",
+            job["JobId"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .json();
+    assert_eq!(log["Entries"][0]["Action"], "Create");
+    assert!(log["Entries"][0]["RecordId"].is_string());
 
-        // Creates, updates, deletes and a natural-key change on the server.
-        write_batch(&server, "contoso", vec![
-            account_op("acc-new-1", "New one", 0),
-            json!({"Op": "Upsert", "Entity": "account", "Id": "acc-00001", "Attributes": {"name": "Renamed"}}),
-            json!({"Op": "Upsert", "Entity": "account", "Id": "acc-00002", "Attributes": {"emailaddress1": "changed@example.com"}}),
-            json!({"Op": "Delete", "Entity": "account", "Id": "acc-00003"}),
-            json!({"Op": "Delete", "Entity": "account", "Id": "acc-00004"}),
-        ]).await;
-        let job = sync(&app, "client", json!({})).await;
-        assert_eq!(job["Status"], "Completed", "{job}");
-        assert_eq!(counts(&job, "account"), (1, 2, 2, 0, 0));
-        let client = digest(&app, "client", "account").await;
-        assert_eq!(client, digest(&server, "contoso", "account").await);
-        assert_eq!(client["acc-00002"]["emailaddress1"], "changed@example.com");
-        assert_eq!(client.values().filter(|a| a["emailaddress1"] == "changed@example.com").count(), 1, "a natural-key change is one record");
-        // Nothing changed: nothing to do.
-        let idle = sync(&app, "client", json!({"Direction": "Inbound"})).await;
-        assert_eq!(counts(&idle, "account"), (0, 0, 0, 0, 0));
-        let link = &app.get("/rest/v1/sync/client/links").send().await.json()["Links"][0];
-        assert_eq!(link["NeedsFull"], false);
-        assert!(link["Checkpoint"].is_string());
+    // Creates, updates, deletes and a natural-key change on the server.
+    server.write_batch("contoso", vec![
+        account_op("acc-new-1", "New one", 0),
+        json!({"Op": "Upsert", "Entity": "account", "Id": "acc-00001", "Attributes": {"name": "Renamed"}}),
+        json!({"Op": "Upsert", "Entity": "account", "Id": "acc-00002", "Attributes": {"emailaddress1": "changed@example.com"}}),
+        json!({"Op": "Delete", "Entity": "account", "Id": "acc-00003"}),
+        json!({"Op": "Delete", "Entity": "account", "Id": "acc-00004"}),
+    ]).await;
+    let job = app.sync("client", json!({})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert_eq!(counts(&job, "account"), (1, 2, 2, 0, 0));
+    let client = digest(&app, "client", "account").await;
+    assert_eq!(client, digest(&server, "contoso", "account").await);
+    assert_eq!(client["acc-00002"]["emailaddress1"], "changed@example.com");
+    assert_eq!(
+        client
+            .values()
+            .filter(|a| a["emailaddress1"] == "changed@example.com")
+            .count(),
+        1,
+        "a natural-key change is one record"
+    );
+    // Nothing changed: nothing to do.
+    let idle = app.sync("client", json!({"Direction": "Inbound"})).await;
+    assert_eq!(counts(&idle, "account"), (0, 0, 0, 0, 0));
+    let link = &app.get("/rest/v1/sync/client/links").send().await.json()["Links"][0];
+    assert_eq!(link["NeedsFull"], false);
+    assert!(link["Checkpoint"].is_string());
+}
+
+async fn a_filter_keeps_exactly_the_matching_records(app: TestApp) {
+    let (server, url) = seeded_server(30).await;
+    let filter = r#"<SyncFilters><Entity name="account"><filter><condition attribute="statecode" operator="eq" value="0"/></filter></Entity></SyncFilters>"#;
+    app.connect("client", &url, json!({"SyncFiltersXml": filter}))
+        .await;
+    app.sync("client", json!({})).await;
+    let in_scope = |d: &std::collections::BTreeMap<String, Value>| -> std::collections::BTreeMap<String, Value> {
+        d.iter().filter(|(_, a)| a["statecode"] == 0).map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
+    assert_eq!(
+        digest(&app, "client", "account").await,
+        in_scope(&digest(&server, "contoso", "account").await)
+    );
+    // One leaves the filter: it leaves the client.
+    server.write_batch("contoso", vec![json!({"Op": "Upsert", "Entity": "account", "Id": "acc-00001", "Attributes": {"statecode": 1}})]).await;
+    let job = app.sync("client", json!({})).await;
+    assert_eq!(counts(&job, "account").2, 1);
+    let client = digest(&app, "client", "account").await;
+    assert!(!client.contains_key("acc-00001"));
+    assert_eq!(
+        client,
+        in_scope(&digest(&server, "contoso", "account").await)
+    );
+    // A new filter re-reads the link in full.
+    let link = app.patch("/rest/v1/sync/client/links/account")
+        .json(&json!({"SyncFilter": {"Conditions": [{"Attribute": "statecode", "Operator": "eq", "Value": 1}]}}))
+        .send().await.expect(StatusCode::OK).json();
+    assert_eq!(link["NeedsFull"], true);
+    app.sync("client", json!({})).await;
+    let server_all = digest(&server, "contoso", "account").await;
+    let inactive: std::collections::BTreeMap<String, Value> = server_all
+        .into_iter()
+        .filter(|(_, a)| a["statecode"] == 1)
+        .collect();
+    assert_eq!(digest(&app, "client", "account").await, inactive);
+}
+
+async fn additive_mode_never_deletes(app: TestApp) {
+    let (server, url) = seeded_server(10).await;
+    app.connect("client", &url, json!({"SyncMode": "Additive"}))
+        .await;
+    app.sync("client", json!({})).await;
+    server
+        .write_batch(
+            "contoso",
+            vec![
+                json!({"Op": "Delete", "Entity": "account", "Id": "acc-00005"}),
+                account_op("acc-x", "X", 0),
+            ],
+        )
+        .await;
+    let job = app.sync("client", json!({})).await;
+    assert_eq!(counts(&job, "account"), (1, 0, 0, 1, 0));
+    let client = digest(&app, "client", "account").await;
+    assert!(client.contains_key("acc-00005") && client.contains_key("acc-x"));
+    let log = app
+        .get(&format!(
+            "/rest/v1/jobs/{}/log?RecordId=acc-00005",
+            job["JobId"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .json();
+    assert_eq!(log["Entries"][0]["Action"], "Skip");
+    assert!(log["Entries"][0]["Message"]
+        .as_str()
+        .unwrap()
+        .contains("Additive"));
+    // A full sync does not remove it either.
+    app.sync("client", json!({"Full": true})).await;
+    assert!(digest(&app, "client", "account")
+        .await
+        .contains_key("acc-00005"));
+}
+
+async fn a_full_mirror_sync_removes_what_the_server_lacks(app: TestApp) {
+    let (server, url) = seeded_server(20).await;
+    app.connect("client", &url, json!({})).await;
+    app.sync("client", json!({})).await;
+    // The client got records the server never had (written while disconnected from the rules).
+    app.delete("/rest/v1/sync/client/connection")
+        .send()
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    app.write_batch(
+        "client",
+        vec![
+            account_op("stray-1", "Stray", 0),
+            account_op("stray-2", "Stray", 0),
+        ],
+    )
+    .await;
+    app.connect("client", &url, json!({})).await;
+    let job = app.sync("client", json!({"Full": true})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert_eq!(counts(&job, "account").2, 2);
+    assert_eq!(
+        digest(&app, "client", "account").await,
+        digest(&server, "contoso", "account").await
+    );
+}
+
+async fn per_item_sync_touches_only_the_named_records(app: TestApp) {
+    let (server, url) = seeded_server(10).await;
+    app.connect("client", &url, json!({})).await;
+    app.sync("client", json!({})).await;
+    server.write_batch("contoso", vec![
+        json!({"Op": "Upsert", "Entity": "account", "Id": "acc-00001", "Attributes": {"name": "One changed"}}),
+        json!({"Op": "Upsert", "Entity": "account", "Id": "acc-00002", "Attributes": {"name": "Two changed"}}),
+        json!({"Op": "Delete", "Entity": "account", "Id": "acc-00003"}),
+    ]).await;
+    let job = app
+        .sync(
+            "client",
+            json!({"Entities": ["account"], "RecordIds": ["acc-00001", "acc-00003"]}),
+        )
+        .await;
+    assert_eq!(counts(&job, "account"), (0, 1, 1, 0, 0));
+    let client = digest(&app, "client", "account").await;
+    assert_eq!(client["acc-00001"]["name"], "One changed");
+    assert_eq!(
+        client["acc-00002"]["name"], "Account 2",
+        "not named: untouched"
+    );
+    assert!(!client.contains_key("acc-00003"));
+    app.post("/rest/v1/sync/client/SyncAsync")
+        .json(&json!({"RecordIds": ["acc-00001"]}))
+        .send()
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    app.post("/rest/v1/sync/client/SyncAsync")
+        .json(&json!({"Entities": ["ghost"]}))
+        .send()
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "link_not_found");
+}
+
+async fn a_dry_run_writes_nothing(app: TestApp) {
+    let (server, url) = seeded_server(15).await;
+    app.connect("client", &url, json!({})).await;
+    app.sync("client", json!({})).await;
+    server.write_batch("contoso", vec![
+        account_op("acc-new", "New", 0),
+        json!({"Op": "Upsert", "Entity": "account", "Id": "acc-00001", "Attributes": {"name": "Changed"}}),
+        json!({"Op": "Delete", "Entity": "account", "Id": "acc-00002"}),
+    ]).await;
+    let before = (
+        digest(&app, "client", "account").await,
+        app.get("/rest/v1/orgs/client").send().await.json(),
+        app.get("/rest/v1/sync/client/links").send().await.json(),
+    );
+    let job = app.sync("client", json!({"DryRun": true})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert_eq!(counts(&job, "account"), (1, 1, 1, 0, 0));
+    assert_eq!(
+        job["Summary"]["account"]["FirstIds"],
+        json!({"Create": ["acc-new"], "Update": ["acc-00001"], "Delete": ["acc-00002"]})
+    );
+    let after = (
+        digest(&app, "client", "account").await,
+        app.get("/rest/v1/orgs/client").send().await.json(),
+        app.get("/rest/v1/sync/client/links").send().await.json(),
+    );
+    assert_eq!(
+        after, before,
+        "records, versions and checkpoints are untouched"
+    );
+    // The real sync then does what the dry run said.
+    let real = app.sync("client", json!({})).await;
+    assert_eq!(counts(&real, "account"), (1, 1, 1, 0, 0));
+}
+
+async fn a_bad_record_does_not_stop_the_others(app: TestApp) {
+    let (server, url) = seeded_server(5).await;
+    app.connect("client", &url, json!({})).await;
+    // The server widens a field the client does not know about yet.
+    let mut def = account_definition();
+    def["Attributes"][0]["MaxLength"] = json!(1000);
+    server.entity("contoso", "account", def).await;
+    server
+        .write_batch(
+            "contoso",
+            vec![
+                account_op("too-long", &"x".repeat(500), 0),
+                account_op("fine", "Fine", 0),
+            ],
+        )
+        .await;
+    let job = app.sync("client", json!({})).await;
+    assert_eq!(job["Status"], "CompletedWithErrors", "{job}");
+    assert_eq!(counts(&job, "account"), (6, 0, 0, 0, 1));
+    let log = app
+        .get(&format!(
+            "/rest/v1/jobs/{}/log?Level=Error",
+            job["JobId"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .json();
+    assert_eq!(log["Entries"][0]["RecordId"], "too-long");
+    assert!(log["Entries"][0]["Message"]
+        .as_str()
+        .unwrap()
+        .contains("attribute_too_long"));
+    assert!(digest(&app, "client", "account").await.contains_key("fine"));
+}
+
+async fn quota_overuse_is_reported_not_enforced(app: TestApp) {
+    let (_server, url) = seeded_server(5).await;
+    app.post("/rest/v1/orgs")
+        .json(&json!({"Name": "client", "Quotas": {"Entities": {"account": 3}}}))
+        .send()
+        .await
+        .expect(StatusCode::CREATED);
+    app.connect("client", &url, json!({})).await;
+    let job = app.sync("client", json!({})).await;
+    assert_eq!(job["Status"], "Completed");
+    assert_eq!(counts(&job, "account").0, 5, "every record came");
+    assert_eq!(job["Summary"]["account"]["OverQuota"], true);
+    let usage = app.get("/rest/v1/orgs/client/usage").send().await.json();
+    assert_eq!(usage["OverQuota"], true);
+}
+
+async fn sync_all_and_the_scheduler_queue_syncs(app: TestApp) {
+    let (_server, url) = seeded_server(3).await;
+    app.connect("client-1", &url, json!({})).await;
+    app.connect("client-2", &url, json!({"SyncInterval": "PT60S"}))
+        .await;
+    let all = app
+        .post("/rest/v1/sync/SyncAllAsync")
+        .send()
+        .await
+        .expect(StatusCode::ACCEPTED)
+        .json();
+    let jobs = all["Jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 2);
+    for j in jobs {
+        let job = app
+            .wait_job(j["JobId"].as_str().unwrap(), &["Completed"], 60)
+            .await;
+        assert_eq!(job["Kind"], "Sync");
     }
-
-    async fn a_filter_keeps_exactly_the_matching_records(app) {
-        let (server, url) = seeded_server(30).await;
-        let filter = r#"<SyncFilters><Entity name="account"><filter><condition attribute="statecode" operator="eq" value="0"/></filter></Entity></SyncFilters>"#;
-        connect(&app, "client", &url, json!({"SyncFiltersXml": filter})).await;
-        sync(&app, "client", json!({})).await;
-        let in_scope = |d: &std::collections::BTreeMap<String, Value>| -> std::collections::BTreeMap<String, Value> {
-            d.iter().filter(|(_, a)| a["statecode"] == 0).map(|(k, v)| (k.clone(), v.clone())).collect()
-        };
-        assert_eq!(digest(&app, "client", "account").await, in_scope(&digest(&server, "contoso", "account").await));
-        // One leaves the filter: it leaves the client.
-        write_batch(&server, "contoso", vec![json!({"Op": "Upsert", "Entity": "account", "Id": "acc-00001", "Attributes": {"statecode": 1}})]).await;
-        let job = sync(&app, "client", json!({})).await;
-        assert_eq!(counts(&job, "account").2, 1);
-        let client = digest(&app, "client", "account").await;
-        assert!(!client.contains_key("acc-00001"));
-        assert_eq!(client, in_scope(&digest(&server, "contoso", "account").await));
-        // A new filter re-reads the link in full.
-        let link = app.patch("/rest/v1/sync/client/links/account")
-            .json(&json!({"SyncFilter": {"Conditions": [{"Attribute": "statecode", "Operator": "eq", "Value": 1}]}}))
-            .send().await.expect(StatusCode::OK).json();
-        assert_eq!(link["NeedsFull"], true);
-        sync(&app, "client", json!({})).await;
-        let server_all = digest(&server, "contoso", "account").await;
-        let inactive: std::collections::BTreeMap<String, Value> = server_all.into_iter().filter(|(_, a)| a["statecode"] == 1).collect();
-        assert_eq!(digest(&app, "client", "account").await, inactive);
+    app.post("/rest/v1/sync/SyncAllAsync")
+        .bearer(&app.token(Role::OrgAdmin, "client-1"))
+        .send()
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    // Make client-2's last sync an hour old: the scheduler queues its next one.
+    {
+        use diesel::prelude::*;
+        use orgsync::db::schema::{connections, jobs};
+        let mut conn = app.state.db.get().unwrap();
+        let old = orgsync::db::now_micros() - 3_600_000_000;
+        diesel::update(connections::table)
+            .set(connections::last_sync_on.eq(old))
+            .execute(&mut *conn)
+            .unwrap();
+        diesel::update(jobs::table)
+            .set(jobs::entered_on.eq(old))
+            .execute(&mut *conn)
+            .unwrap();
     }
-
-    async fn additive_mode_never_deletes(app) {
-        let (server, url) = seeded_server(10).await;
-        connect(&app, "client", &url, json!({"SyncMode": "Additive"})).await;
-        sync(&app, "client", json!({})).await;
-        write_batch(&server, "contoso", vec![json!({"Op": "Delete", "Entity": "account", "Id": "acc-00005"}), account_op("acc-x", "X", 0)]).await;
-        let job = sync(&app, "client", json!({})).await;
-        assert_eq!(counts(&job, "account"), (1, 0, 0, 1, 0));
-        let client = digest(&app, "client", "account").await;
-        assert!(client.contains_key("acc-00005") && client.contains_key("acc-x"));
-        let log = app.get(&format!("/rest/v1/jobs/{}/log?RecordId=acc-00005", job["JobId"].as_str().unwrap())).send().await.json();
-        assert_eq!(log["Entries"][0]["Action"], "Skip");
-        assert!(log["Entries"][0]["Message"].as_str().unwrap().contains("Additive"));
-        // A full sync does not remove it either.
-        sync(&app, "client", json!({"Full": true})).await;
-        assert!(digest(&app, "client", "account").await.contains_key("acc-00005"));
-    }
-
-    async fn a_full_mirror_sync_removes_what_the_server_lacks(app) {
-        let (server, url) = seeded_server(20).await;
-        connect(&app, "client", &url, json!({})).await;
-        sync(&app, "client", json!({})).await;
-        // The client got records the server never had (written while disconnected from the rules).
-        app.delete("/rest/v1/sync/client/connection").send().await.expect(StatusCode::NO_CONTENT);
-        write_batch(&app, "client", vec![account_op("stray-1", "Stray", 0), account_op("stray-2", "Stray", 0)]).await;
-        connect(&app, "client", &url, json!({})).await;
-        let job = sync(&app, "client", json!({"Full": true})).await;
-        assert_eq!(job["Status"], "Completed", "{job}");
-        assert_eq!(counts(&job, "account").2, 2);
-        assert_eq!(digest(&app, "client", "account").await, digest(&server, "contoso", "account").await);
-    }
-
-    async fn per_item_sync_touches_only_the_named_records(app) {
-        let (server, url) = seeded_server(10).await;
-        connect(&app, "client", &url, json!({})).await;
-        sync(&app, "client", json!({})).await;
-        write_batch(&server, "contoso", vec![
-            json!({"Op": "Upsert", "Entity": "account", "Id": "acc-00001", "Attributes": {"name": "One changed"}}),
-            json!({"Op": "Upsert", "Entity": "account", "Id": "acc-00002", "Attributes": {"name": "Two changed"}}),
-            json!({"Op": "Delete", "Entity": "account", "Id": "acc-00003"}),
-        ]).await;
-        let job = sync(&app, "client", json!({"Entities": ["account"], "RecordIds": ["acc-00001", "acc-00003"]})).await;
-        assert_eq!(counts(&job, "account"), (0, 1, 1, 0, 0));
-        let client = digest(&app, "client", "account").await;
-        assert_eq!(client["acc-00001"]["name"], "One changed");
-        assert_eq!(client["acc-00002"]["name"], "Account 2", "not named: untouched");
-        assert!(!client.contains_key("acc-00003"));
-        app.post("/rest/v1/sync/client/SyncAsync").json(&json!({"RecordIds": ["acc-00001"]})).send().await
-            .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
-        app.post("/rest/v1/sync/client/SyncAsync").json(&json!({"Entities": ["ghost"]})).send().await
-            .problem(StatusCode::UNPROCESSABLE_ENTITY, "link_not_found");
-    }
-
-    async fn a_dry_run_writes_nothing(app) {
-        let (server, url) = seeded_server(15).await;
-        connect(&app, "client", &url, json!({})).await;
-        sync(&app, "client", json!({})).await;
-        write_batch(&server, "contoso", vec![
-            account_op("acc-new", "New", 0),
-            json!({"Op": "Upsert", "Entity": "account", "Id": "acc-00001", "Attributes": {"name": "Changed"}}),
-            json!({"Op": "Delete", "Entity": "account", "Id": "acc-00002"}),
-        ]).await;
-        let before = (digest(&app, "client", "account").await, app.get("/rest/v1/orgs/client").send().await.json(), app.get("/rest/v1/sync/client/links").send().await.json());
-        let job = sync(&app, "client", json!({"DryRun": true})).await;
-        assert_eq!(job["Status"], "Completed", "{job}");
-        assert_eq!(counts(&job, "account"), (1, 1, 1, 0, 0));
-        assert_eq!(job["Summary"]["account"]["FirstIds"], json!({"Create": ["acc-new"], "Update": ["acc-00001"], "Delete": ["acc-00002"]}));
-        let after = (digest(&app, "client", "account").await, app.get("/rest/v1/orgs/client").send().await.json(), app.get("/rest/v1/sync/client/links").send().await.json());
-        assert_eq!(after, before, "records, versions and checkpoints are untouched");
-        // The real sync then does what the dry run said.
-        let real = sync(&app, "client", json!({})).await;
-        assert_eq!(counts(&real, "account"), (1, 1, 1, 0, 0));
-    }
-
-    async fn a_bad_record_does_not_stop_the_others(app) {
-        let (server, url) = seeded_server(5).await;
-        connect(&app, "client", &url, json!({})).await;
-        // The server widens a field the client does not know about yet.
-        let mut def = crate::support::account_definition();
-        def["Attributes"][0]["MaxLength"] = json!(1000);
-        server.entity("contoso", "account", def).await;
-        write_batch(&server, "contoso", vec![account_op("too-long", &"x".repeat(500), 0), account_op("fine", "Fine", 0)]).await;
-        let job = sync(&app, "client", json!({})).await;
-        assert_eq!(job["Status"], "CompletedWithErrors", "{job}");
-        assert_eq!(counts(&job, "account"), (6, 0, 0, 0, 1));
-        let log = app.get(&format!("/rest/v1/jobs/{}/log?Level=Error", job["JobId"].as_str().unwrap())).send().await.json();
-        assert_eq!(log["Entries"][0]["RecordId"], "too-long");
-        assert!(log["Entries"][0]["Message"].as_str().unwrap().contains("attribute_too_long"));
-        assert!(digest(&app, "client", "account").await.contains_key("fine"));
-    }
-
-    async fn quota_overuse_is_reported_not_enforced(app) {
-        let (_server, url) = seeded_server(5).await;
-        app.post("/rest/v1/orgs").json(&json!({"Name": "client", "Quotas": {"Entities": {"account": 3}}})).send().await.expect(StatusCode::CREATED);
-        connect(&app, "client", &url, json!({})).await;
-        let job = sync(&app, "client", json!({})).await;
-        assert_eq!(job["Status"], "Completed");
-        assert_eq!(counts(&job, "account").0, 5, "every record came");
-        assert_eq!(job["Summary"]["account"]["OverQuota"], true);
-        let usage = app.get("/rest/v1/orgs/client/usage").send().await.json();
-        assert_eq!(usage["OverQuota"], true);
-    }
-
-    async fn sync_all_and_the_scheduler_queue_syncs(app) {
-        let (_server, url) = seeded_server(3).await;
-        connect(&app, "client-1", &url, json!({})).await;
-        connect(&app, "client-2", &url, json!({"SyncInterval": "PT60S"})).await;
-        let all = app.post("/rest/v1/sync/SyncAllAsync").send().await.expect(StatusCode::ACCEPTED).json();
-        let jobs = all["Jobs"].as_array().unwrap();
-        assert_eq!(jobs.len(), 2);
-        for j in jobs {
-            let job = app.wait_job(j["JobId"].as_str().unwrap(), &["Completed"], 60).await;
-            assert_eq!(job["Kind"], "Sync");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let listed = app.get("/rest/v1/jobs?Kind=Sync").send().await.json();
+        let scheduled: Vec<&Value> = listed["Jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| j["AddedBy"] == "scheduler")
+            .collect();
+        if !scheduled.is_empty() {
+            assert!(
+                scheduled.iter().all(|j| j["Org"] == "client-2"),
+                "only the org with an interval: {scheduled:?}"
+            );
+            break;
         }
-        app.post("/rest/v1/sync/SyncAllAsync").bearer(&app.token(Role::OrgAdmin, "client-1")).send().await
-            .problem(StatusCode::FORBIDDEN, "forbidden");
-        // Make client-2's last sync an hour old: the scheduler queues its next one.
-        {
-            use diesel::prelude::*;
-            use orgsync::db::schema::{connections, jobs};
-            let mut conn = app.state.db.get().unwrap();
-            let old = orgsync::db::now_micros() - 3_600_000_000;
-            diesel::update(connections::table).set(connections::last_sync_on.eq(old)).execute(&mut *conn).unwrap();
-            diesel::update(jobs::table).set(jobs::entered_on.eq(old)).execute(&mut *conn).unwrap();
-        }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let listed = app.get("/rest/v1/jobs?Kind=Sync").send().await.json();
-            let scheduled: Vec<&Value> = listed["Jobs"].as_array().unwrap().iter().filter(|j| j["AddedBy"] == "scheduler").collect();
-            if !scheduled.is_empty() {
-                assert!(scheduled.iter().all(|j| j["Org"] == "client-2"), "only the org with an interval: {scheduled:?}");
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "the scheduler queued nothing");
-            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn an_expired_server_token_falls_back_to_a_full_sync(app) {
-        let (server, url) = seeded_server(10).await;
-        connect(&app, "client", &url, json!({})).await;
-        sync(&app, "client", json!({})).await;
-        write_batch(&server, "contoso", vec![json!({"Op": "Delete", "Entity": "account", "Id": "acc-00004"})]).await;
-        let mut state = server.state.clone();
-        let mut settings = (*state.settings).clone();
-        settings.tombstone_retention = std::time::Duration::ZERO;
-        state.settings = std::sync::Arc::new(settings);
-        orgsync::purge_tombstones(&state).await.unwrap();
-        let job = sync(&app, "client", json!({})).await;
-        assert_eq!(job["Status"], "Completed", "{job}");
-        let log = app.get(&format!("/rest/v1/jobs/{}/log?Action=x", job["JobId"].as_str().unwrap())).send().await;
-        assert_eq!(log.status, StatusCode::BAD_REQUEST, "unknown query members are refused");
-        let log = app.get(&format!("/rest/v1/jobs/{}/log?Level=Warning", job["JobId"].as_str().unwrap())).send().await.json();
-        assert_eq!(log["Entries"][0]["Action"], "TokenExpired");
-        assert_eq!(digest(&app, "client", "account").await, digest(&server, "contoso", "account").await);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scheduler queued nothing"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+async fn an_expired_server_token_falls_back_to_a_full_sync(app: TestApp) {
+    let (server, url) = seeded_server(10).await;
+    app.connect("client", &url, json!({})).await;
+    app.sync("client", json!({})).await;
+    server
+        .write_batch(
+            "contoso",
+            vec![json!({"Op": "Delete", "Entity": "account", "Id": "acc-00004"})],
+        )
+        .await;
+    server.purge_tombstones_now().await;
+    let job = app.sync("client", json!({})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    let log = app
+        .get(&format!(
+            "/rest/v1/jobs/{}/log?Action=x",
+            job["JobId"].as_str().unwrap()
+        ))
+        .send()
+        .await;
+    assert_eq!(
+        log.status,
+        StatusCode::BAD_REQUEST,
+        "unknown query members are refused"
+    );
+    let log = app
+        .get(&format!(
+            "/rest/v1/jobs/{}/log?Level=Warning",
+            job["JobId"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .json();
+    assert_eq!(log["Entries"][0]["Action"], "TokenExpired");
+    assert_eq!(
+        digest(&app, "client", "account").await,
+        digest(&server, "contoso", "account").await
+    );
+}
+
+both_backends!(
+    incremental_sync_keeps_the_client_equal_to_the_server,
+    a_filter_keeps_exactly_the_matching_records,
+    additive_mode_never_deletes,
+    a_full_mirror_sync_removes_what_the_server_lacks,
+    per_item_sync_touches_only_the_named_records,
+    a_dry_run_writes_nothing,
+    a_bad_record_does_not_stop_the_others,
+    quota_overuse_is_reported_not_enforced,
+    sync_all_and_the_scheduler_queue_syncs,
+    an_expired_server_token_falls_back_to_a_full_sync
+);
 
 /// A running sync asked to cancel stops at its next batch boundary: part of the records came,
 /// the job ends Cancelled, and what landed is consistent (each batch whole).
 async fn a_running_sync_stops_at_a_batch_boundary(app: TestApp) {
     let (_server, url) = seeded_server(1500).await;
-    connect(&app, "client", &url, json!({})).await;
+    app.connect("client", &url, json!({})).await;
     let id = app
         .post("/rest/v1/sync/client/SyncAsync")
         .send()

@@ -1,0 +1,148 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The sync benchmark: two real `orgsync serve` processes on loopback, a server org seeded
+//! with CRM-like `account` records, and a client org synced from it.
+//!
+//! - W1: the first (full) sync of N records, against a raw single-transaction SQLite insert
+//!   of the same rows; the client's peak RSS; the same on PostgreSQL against `COPY`.
+//! - W2: an incremental sync of 1000 changed records, and a sync with nothing to do.
+//! - W3: the upload of 10k offline client writes (pending transactions) in one sync, on a
+//!   fresh pair of processes.
+//!
+//! `bench/run.sh` runs it; `bench/README.md` says what the figures mean. The processes are
+//! started, and talked to, with the test kit of the API tests (`tests/testkit`).
+
+#[path = "../../tests/testkit/mod.rs"]
+mod testkit;
+
+mod baseline;
+mod data;
+mod options;
+mod probes;
+mod report;
+mod steps;
+mod w1;
+mod w2;
+mod w3;
+
+use std::time::{Duration, Instant};
+
+use crate::baseline::sqlite_baseline;
+use crate::data::generate;
+use crate::options::Options;
+use crate::probes::{auth_probe, count_probe, feed_probe};
+use crate::report::{human, print_table, rate};
+use crate::steps::{records, seed_server, sqlite_url, start};
+use crate::testkit::fixtures::SERVER_ORG;
+use crate::w1::{w1, w1_postgres, W1};
+use crate::w2::w2;
+use crate::w3::run_w3;
+
+const CLIENT_ORG: &str = "client";
+/// Server records changed before each incremental sync of W2.
+const W2_CHANGES: usize = 1000;
+/// Offline client writes uploaded by W3's sync.
+const W3_TRANSACTIONS: usize = 10_000;
+/// Operations per batch request writing W3's records on the client.
+const W3_CHUNK: usize = 1000;
+
+fn main() {
+    let opts = Options::parse();
+    println!("# orgsync sync benchmark");
+    println!();
+    println!("{}", opts.describe());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut results = Vec::new();
+    for &n in &opts.sizes {
+        results.push(rt.block_on(run_size(&opts, n)));
+    }
+    let w3 = rt.block_on(run_w3(&opts));
+    print_table(&opts, &results, &w3);
+}
+
+/// What one size measured.
+struct SizeResult {
+    n: usize,
+    avg_bytes: usize,
+    sqlite: W1,
+    /// Median execution times of W2's 1000-change and idle syncs.
+    w2_changes: Duration,
+    w2_idle: Duration,
+    postgres: Option<Result<W1, String>>,
+}
+
+/// The raw baseline, the server seeded with N records, W1 and W2 on SQLite, the diagnostics,
+/// and W1 on PostgreSQL at its size.
+async fn run_size(opts: &Options, n: usize) -> SizeResult {
+    println!();
+    println!("## {} records", human(n));
+    let dir = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let rows = generate(n);
+    let avg_bytes = rows.iter().map(|r| r.attributes.len()).sum::<usize>() / n;
+    println!(
+        "generated {n} accounts in {:.1} s, {avg_bytes} bytes of JSON each on average",
+        t.elapsed().as_secs_f64()
+    );
+
+    // Baseline first, with no orgsync process running.
+    let baseline = sqlite_baseline(&rows, dir.path());
+    println!(
+        "baseline: raw SQLite insert of {n} rows in one transaction: {:.2} s ({:.0} rows/s)",
+        baseline.as_secs_f64(),
+        rate(n, baseline)
+    );
+
+    let server_dir = dir.path().join("server");
+    let client_dir = dir.path().join("client");
+    std::fs::create_dir_all(&server_dir).unwrap();
+    std::fs::create_dir_all(&client_dir).unwrap();
+    let server = start(opts, &sqlite_url(&server_dir), &server_dir, "server").await;
+    let t = Instant::now();
+    let server_url = seed_server(&server, &rows).await;
+    assert_eq!(records(&server, SERVER_ORG).await, n as u64);
+    println!(
+        "seeded the server in {:.1} s ({:.0} records/s through the batch API)",
+        t.elapsed().as_secs_f64(),
+        rate(n, t.elapsed())
+    );
+    feed_probe(&server, n).await;
+
+    // W1 on SQLite.
+    let client = start(opts, &sqlite_url(&client_dir), &client_dir, "client").await;
+    let sqlite = w1(
+        &server,
+        &client,
+        &server_url,
+        n,
+        baseline,
+        "SQLite",
+        "raw insert",
+    )
+    .await;
+
+    // W2.
+    let (w2_changes, w2_idle) = w2(&server, &client, n, opts.w2_reps).await;
+    assert_eq!(records(&client, CLIENT_ORG).await, n as u64);
+    auth_probe(&server).await;
+    count_probe(&client).await;
+    drop(client);
+
+    // W1 on PostgreSQL.
+    let postgres = if opts.postgres_size == Some(n) {
+        Some(w1_postgres(opts, &server, &server_url, &rows, dir.path()).await)
+    } else {
+        None
+    };
+    drop(server);
+    SizeResult {
+        n,
+        avg_bytes,
+        sqlite,
+        w2_changes,
+        w2_idle,
+        postgres,
+    }
+}

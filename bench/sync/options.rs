@@ -1,0 +1,138 @@
+//! The command line and the environment of the benchmark.
+
+use std::path::PathBuf;
+
+use crate::report::human;
+use crate::W2_CHANGES;
+
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+pub struct Options {
+    pub sizes: Vec<usize>,
+    /// The size W1 on PostgreSQL runs at (None: skipped).
+    pub postgres_size: Option<usize>,
+    pub postgres_url: String,
+    pub w2_reps: usize,
+    pub binary: PathBuf,
+}
+
+impl Options {
+    pub fn parse() -> Self {
+        let mut sizes = std::env::var("ORGSYNC_BENCH_SIZES")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| parse_sizes(&s));
+        let mut postgres_size = std::env::var("ORGSYNC_BENCH_POSTGRES_SIZE")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| parse_size(&s));
+        let mut no_postgres = false;
+        let mut w2_reps = 3;
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                // cargo bench passes --bench to a harness-less bench.
+                "--bench" => {}
+                "--quick" => sizes = Some(vec![10_000, 100_000]),
+                "--sizes" => sizes = Some(parse_sizes(&args.next().expect("--sizes LIST"))),
+                "--postgres-size" => {
+                    postgres_size = Some(parse_size(&args.next().expect("--postgres-size N")))
+                }
+                "--no-postgres" => no_postgres = true,
+                "--w2-reps" => {
+                    w2_reps = args
+                        .next()
+                        .and_then(|v| v.parse().ok())
+                        .expect("--w2-reps N")
+                }
+                "-h" | "--help" => {
+                    println!(
+                        "bench/run.sh [--quick] [--sizes 100k,1M] [--postgres-size N] \
+                         [--no-postgres] [--w2-reps N]\n\
+                         env: ORGSYNC_BENCH_SIZES, ORGSYNC_BENCH_POSTGRES_URL \
+                         (default {DEFAULT_POSTGRES_URL}), ORGSYNC_BENCH_POSTGRES_SIZE, \
+                         ORGSYNC_BENCH_BIN"
+                    );
+                    std::process::exit(0);
+                }
+                other => panic!("unknown argument '{other}' (try --help)"),
+            }
+        }
+        let mut sizes = sizes.unwrap_or_else(|| vec![100_000, 1_000_000]);
+        sizes.sort_unstable();
+        sizes.dedup();
+        assert!(
+            sizes.iter().all(|n| *n >= W2_CHANGES),
+            "each size must be at least {W2_CHANGES}"
+        );
+        let postgres_size = if no_postgres {
+            None
+        } else {
+            Some(postgres_size.unwrap_or_else(|| {
+                if sizes.contains(&100_000) {
+                    100_000
+                } else {
+                    sizes[0]
+                }
+            }))
+        };
+        if let Some(p) = postgres_size {
+            assert!(
+                sizes.contains(&p),
+                "the PostgreSQL size {p} must be one of the sizes"
+            );
+        }
+        let binary = std::env::var("ORGSYNC_BENCH_BIN")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .map_or_else(
+                || PathBuf::from(env!("CARGO_BIN_EXE_orgsync")),
+                PathBuf::from,
+            );
+        Self {
+            sizes,
+            postgres_size,
+            postgres_url: std::env::var("ORGSYNC_BENCH_POSTGRES_URL")
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_owned()),
+            w2_reps: w2_reps.max(1),
+            binary,
+        }
+    }
+
+    /// The line saying what this run measures.
+    pub fn describe(&self) -> String {
+        format!(
+            "sizes: {}; PostgreSQL W1 at: {}; W2 repetitions: {}; binary: {}",
+            self.sizes
+                .iter()
+                .map(|n| human(*n))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.postgres_size.map_or("skipped".to_owned(), human),
+            self.w2_reps,
+            self.binary.display()
+        )
+    }
+}
+
+fn parse_sizes(text: &str) -> Vec<usize> {
+    text.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(parse_size)
+        .collect()
+}
+
+/// `100000`, `100k`, `1M`, `1_000_000`.
+fn parse_size(text: &str) -> usize {
+    let t = text.trim().replace('_', "");
+    let (num, mult) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1_000),
+        Some('m' | 'M') => (&t[..t.len() - 1], 1_000_000),
+        _ => (t.as_str(), 1),
+    };
+    num.parse::<usize>()
+        .unwrap_or_else(|_| panic!("'{text}' is not a size"))
+        * mult
+}

@@ -1,0 +1,154 @@
+//! Units, and the table of figures against their targets that ends a run.
+
+use std::time::Duration;
+
+use crate::options::Options;
+use crate::w3::W3;
+use crate::{SizeResult, W2_CHANGES, W3_TRANSACTIONS};
+
+/// `100k`, `1M`, or the number as it is.
+pub fn human(n: usize) -> String {
+    if n >= 1_000_000 && n % 1_000_000 == 0 {
+        format!("{}M", n / 1_000_000)
+    } else if n >= 1_000 && n % 1_000 == 0 {
+        format!("{}k", n / 1_000)
+    } else {
+        n.to_string()
+    }
+}
+
+pub fn rate(n: usize, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64()
+}
+
+pub fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+pub fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+pub fn print_table(opts: &Options, results: &[SizeResult], w3: &W3) {
+    println!();
+    println!("## Results");
+    println!();
+    println!("| workload | figure | baseline | ratio | target | result |");
+    println!("|---|---|---|---|---|---|");
+    for r in results {
+        let n = human(r.n);
+        let s = &r.sqlite;
+        let sync_rate = rate(r.n, s.exec);
+        let ratio = s.baseline.as_secs_f64() / s.exec.as_secs_f64();
+        println!(
+            "| W1 SQLite {n}: first sync (~{} B/record) | {:.0} records/s ({:.2} s; wall {:.2} s) | raw insert {:.0} rows/s ({:.2} s) | {:.2}× | ≥ 50000 records/s | {} |",
+            r.avg_bytes,
+            sync_rate,
+            s.exec.as_secs_f64(),
+            s.wall.as_secs_f64(),
+            rate(r.n, s.baseline),
+            s.baseline.as_secs_f64(),
+            ratio,
+            verdict(sync_rate >= 50_000.0)
+        );
+        println!(
+            "| W1 SQLite {n}: against raw | | | {ratio:.2}× | ≥ 0.3× raw | {} |",
+            verdict(ratio >= 0.3)
+        );
+        println!(
+            "| W1 SQLite {n}: client peak RSS | {:.1} MiB | | | | |",
+            mib(s.peak_rss)
+        );
+        println!(
+            "| W2 {n}: sync of {W2_CHANGES} changes (median of {}) | {:.1} ms | | | ≤ 200 ms | {} |",
+            opts.w2_reps,
+            ms(r.w2_changes),
+            verdict(r.w2_changes <= Duration::from_millis(200))
+        );
+        println!(
+            "| W2 {n}: sync with no changes (median of {}) | {:.1} ms | | | ≤ 20 ms | {} |",
+            opts.w2_reps,
+            ms(r.w2_idle),
+            verdict(r.w2_idle <= Duration::from_millis(20))
+        );
+        match &r.postgres {
+            Some(Ok(p)) => {
+                let ratio = p.baseline.as_secs_f64() / p.exec.as_secs_f64();
+                println!(
+                    "| W1 PostgreSQL {n}: first sync | {:.0} records/s ({:.2} s; wall {:.2} s) | COPY {:.0} rows/s ({:.2} s) | {ratio:.2}× | ≥ 0.5× COPY | {} |",
+                    rate(r.n, p.exec),
+                    p.exec.as_secs_f64(),
+                    p.wall.as_secs_f64(),
+                    rate(r.n, p.baseline),
+                    p.baseline.as_secs_f64(),
+                    verdict(ratio >= 0.5)
+                );
+                println!(
+                    "| W1 PostgreSQL {n}: client peak RSS | {:.1} MiB | | | | |",
+                    mib(p.peak_rss)
+                );
+            }
+            Some(Err(note)) => {
+                println!("| W1 PostgreSQL {n} | skipped: {note} | | | ≥ 0.5× COPY | skipped |")
+            }
+            None => {}
+        }
+    }
+    if let (Some(small), Some(large)) = (results.first(), results.last()) {
+        if large.n > small.n {
+            let (a, b) = (human(large.n), human(small.n));
+            let rss = large.sqlite.peak_rss as f64 / small.sqlite.peak_rss as f64;
+            println!(
+                "| W1 client peak RSS {a} / {b} | {:.1} / {:.1} MiB | | {rss:.2}× | ≤ 1.5× | {} |",
+                mib(large.sqlite.peak_rss),
+                mib(small.sqlite.peak_rss),
+                verdict(rss <= 1.5)
+            );
+            let base = large.w2_changes.as_secs_f64() / small.w2_changes.as_secs_f64();
+            println!(
+                "| W2 {W2_CHANGES}-change sync, base {a} / base {b} | {:.1} / {:.1} ms | | {base:.2}× | ≤ 1.2× | {} |",
+                ms(large.w2_changes),
+                ms(small.w2_changes),
+                verdict(base <= 1.2)
+            );
+            let idle = large.w2_idle.as_secs_f64() / small.w2_idle.as_secs_f64();
+            println!(
+                "| W2 idle sync, base {a} / base {b} | {:.1} / {:.1} ms | | {idle:.2}× | ≤ 1.2× | {} |",
+                ms(large.w2_idle),
+                ms(small.w2_idle),
+                verdict(idle <= 1.2)
+            );
+        }
+    }
+    let w3_rate = rate(W3_TRANSACTIONS, w3.exec);
+    println!(
+        "| W3 SQLite: upload of {} offline client transactions in one sync | {w3_rate:.0} transactions/s ({:.2} s; wall {:.2} s) | | | ≥ 20000 transactions/s | {} |",
+        human(W3_TRANSACTIONS),
+        w3.exec.as_secs_f64(),
+        w3.wall.as_secs_f64(),
+        verdict(w3_rate >= 20_000.0)
+    );
+    if let (Some(small), Some(large)) = (results.first(), results.last()) {
+        if large.n > small.n && (small.n, large.n) != (100_000, 1_000_000) {
+            println!();
+            println!(
+                "(The scaling targets are stated for 1M against 100k; this run compares {} against {}.)",
+                human(large.n),
+                human(small.n)
+            );
+        }
+    }
+}
