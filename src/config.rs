@@ -3,10 +3,13 @@
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use rand::RngCore;
+
+use crate::domain::policy::BackendPolicy;
 
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -103,7 +106,26 @@ pub struct Settings {
     pub body_limit: usize,
     /// Lifetime of tokens issued by `POST /rest/v1/auth/token`.
     pub token_ttl: Duration,
+    /// Which addresses a connection's backend may be reached at (`ORGSYNC_BACKEND_ALLOW`,
+    /// `ORGSYNC_BACKEND_DENY`).
+    pub backend_policy: Arc<BackendPolicy>,
+    /// Largest answer read from a backend, in bytes.
+    pub provider_response_limit: usize,
+    /// A page of records or changes ends early, with `Next`, once it holds this many bytes.
+    pub page_bytes: usize,
+    /// Largest record (its attributes as JSON), in bytes.
+    pub record_max_bytes: usize,
+    /// Failed sign-ins a minute per user name, and per address, before attempts wait.
+    pub signin_per_user: u32,
+    pub signin_per_address: u32,
 }
+
+/// The defaults of the limits, shared by `from_env` and `with_database`.
+const PAGE_BYTES: usize = 4 * 1024 * 1024;
+const RECORD_MAX_BYTES: usize = 1024 * 1024;
+const PROVIDER_RESPONSE_LIMIT: usize = 64 * 1024 * 1024;
+const SIGNIN_PER_USER: u32 = 10;
+const SIGNIN_PER_ADDRESS: u32 = 30;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/orgsync.db";
 
@@ -192,6 +214,30 @@ impl Settings {
             log_format,
             body_limit: parse_num("ORGSYNC_BODY_LIMIT", 16 * 1024 * 1024)?,
             token_ttl: parse_duration("ORGSYNC_TOKEN_TTL", Duration::from_secs(3600))?,
+            backend_policy: Arc::new(
+                BackendPolicy::parse(
+                    &var("ORGSYNC_BACKEND_ALLOW").unwrap_or_default(),
+                    &var("ORGSYNC_BACKEND_DENY").unwrap_or_default(),
+                )
+                .map_err(|e| format!("ORGSYNC_BACKEND_ALLOW / ORGSYNC_BACKEND_DENY: {e}"))?,
+            ),
+            provider_response_limit: parse_num(
+                "ORGSYNC_PROVIDER_RESPONSE_LIMIT",
+                PROVIDER_RESPONSE_LIMIT,
+            )?
+            .max(64 * 1024),
+            page_bytes: parse_num("ORGSYNC_PAGE_BYTES", PAGE_BYTES)?.max(1024),
+            record_max_bytes: parse_num("ORGSYNC_RECORD_MAX_BYTES", RECORD_MAX_BYTES)?.max(1024),
+            signin_per_user: u32::try_from(parse_num(
+                "ORGSYNC_SIGNIN_PER_USER",
+                SIGNIN_PER_USER as usize,
+            )?)
+            .unwrap_or(u32::MAX),
+            signin_per_address: u32::try_from(parse_num(
+                "ORGSYNC_SIGNIN_PER_ADDRESS",
+                SIGNIN_PER_ADDRESS as usize,
+            )?)
+            .unwrap_or(u32::MAX),
         })
     }
 
@@ -219,6 +265,12 @@ impl Settings {
             log_format: LogFormat::Text,
             body_limit: 16 * 1024 * 1024,
             token_ttl: Duration::from_secs(3600),
+            backend_policy: Arc::new(BackendPolicy::default()),
+            provider_response_limit: PROVIDER_RESPONSE_LIMIT,
+            page_bytes: PAGE_BYTES,
+            record_max_bytes: RECORD_MAX_BYTES,
+            signin_per_user: SIGNIN_PER_USER,
+            signin_per_address: SIGNIN_PER_ADDRESS,
         })
     }
 }

@@ -29,6 +29,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::body::BodyLimit;
 use crate::api::Routes;
+use crate::auth::throttle::SigninThrottle;
 use crate::auth::JwtKeys;
 use crate::config::Settings;
 use crate::db::{Db, DbResult};
@@ -45,6 +46,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The engine the handlers call, over the same database, settings and metrics.
     pub engine: Engine,
+    /// Sign-in attempts per user and per address.
+    pub signin: Arc<SigninThrottle>,
 }
 
 impl AppState {
@@ -55,6 +58,10 @@ impl AppState {
         let metrics = Arc::new(Metrics::default());
         Ok(Self {
             jwt: Arc::new(JwtKeys::new(&settings.jwt_secret)),
+            signin: Arc::new(SigninThrottle::new(
+                settings.signin_per_user,
+                settings.signin_per_address,
+            )),
             engine: Engine::new(db.clone(), settings.clone(), metrics.clone()),
             settings,
             db,
@@ -85,9 +92,11 @@ pub fn create_app(
 > {
     let body_limit = BodyLimit(state.settings.body_limit);
     let jwt = web::Data::from(state.jwt.clone());
+    let db = web::Data::new(state.db.clone());
     App::new()
         .app_data(web::Data::new(state))
         .app_data(jwt)
+        .app_data(db)
         .app_data(web::Data::new(body_limit))
         .app_data(web::Data::new(Routes::from_openapi()))
         .app_data(web::PayloadConfig::new(body_limit.0))

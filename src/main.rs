@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use actix_web::HttpServer;
 use clap::{Parser, Subcommand};
-use orgsync::auth::{JwtKeys, Role};
+use orgsync::auth::{JwtKeys, Role, Subject};
 use orgsync::config::Settings;
 use orgsync::{create_app, telemetry, AppState};
 
@@ -82,12 +82,33 @@ fn token(settings: &Settings, role: &str, org: Option<&str>, ttl: u64) -> ExitCo
         return fail("an org role needs --org NAME");
     }
     let keys = JwtKeys::new(&settings.jwt_secret);
-    match keys.issue("cli", role, org, Duration::from_secs(ttl)) {
+    // An org token is bound to the org as it is now: it dies with it.
+    let org = match org.map(|name| org_of(settings, name)).transpose() {
+        Ok(org) => org,
+        Err(e) => return fail(&e),
+    };
+    let subject = Subject {
+        name: "cli".to_owned(),
+        role,
+        org,
+        user: None,
+    };
+    match keys.issue(&subject, Duration::from_secs(ttl)) {
         Ok(t) => {
             println!("{t}");
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e.to_string()),
+    }
+}
+
+/// The name and immutable id of the org `name`, read from the configured database.
+fn org_of(settings: &Settings, name: &str) -> Result<(String, String), String> {
+    let db = orgsync::db::Db::connect(&settings.database_url, 2)?;
+    let mut conn = db.get().map_err(|e| e.to_string())?;
+    match orgsync::db::orgs::find(&mut conn, name).map_err(|e| e.to_string())? {
+        Some(org) => Ok((org.name, org.uid)),
+        None => Err(format!("organization '{name}' does not exist")),
     }
 }
 

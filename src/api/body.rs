@@ -199,19 +199,22 @@ async fn read(req: &HttpRequest, mut payload: Payload) -> Result<web::Bytes, Api
 /// well-formed body of the wrong shape is 422 `invalid_body` naming what is wrong.
 pub fn decode<T: DeserializeOwned>(raw: &[u8], format: Format) -> Result<T, ApiError> {
     match format {
-        Format::Json => serde_json::from_slice(raw).map_err(|e| {
-            use serde_json::error::Category;
-            match e.classify() {
-                Category::Data => ApiError::new(
-                    Code::InvalidBody,
-                    format!("the JSON body does not fit: {e}"),
-                ),
-                _ => ApiError::new(
-                    Code::MalformedBody,
-                    format!("the JSON body is malformed: {e}"),
-                ),
-            }
-        }),
+        Format::Json => {
+            unique_keys(raw)?;
+            serde_json::from_slice(raw).map_err(|e| {
+                use serde_json::error::Category;
+                match e.classify() {
+                    Category::Data => ApiError::new(
+                        Code::InvalidBody,
+                        format!("the JSON body does not fit: {e}"),
+                    ),
+                    _ => ApiError::new(
+                        Code::MalformedBody,
+                        format!("the JSON body is malformed: {e}"),
+                    ),
+                }
+            })
+        }
         Format::Xml => {
             let root = xml::parse(raw, xml::DEFAULT_MAX_DEPTH)
                 .map_err(|e| ApiError::new(e.code(), format!("the XML body is refused: {e}")))?;
@@ -220,6 +223,98 @@ pub fn decode<T: DeserializeOwned>(raw: &[u8], format: Format) -> Result<T, ApiE
                     .with("path", e.path)
             })
         }
+    }
+}
+
+/// Refuses a JSON document in which an object names a key twice (JSON parsers disagree on
+/// which one wins, so neither may), naming the object and the key. Malformed JSON passes
+/// here and is refused, with its position, by the typed read.
+fn unique_keys(raw: &[u8]) -> Result<(), ApiError> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use std::fmt;
+
+    struct Walk(String);
+
+    impl<'de> DeserializeSeed<'de> for Walk {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Walk {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let path = format!("{}/{key}", self.0);
+                if !seen.insert(key) {
+                    return Err(serde::de::Error::custom(DUPLICATE.to_owned() + &path));
+                }
+                map.next_value_seed(Walk(path))?;
+            }
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut i = 0;
+            while seq
+                .next_element_seed(Walk(format!("{}/{i}", self.0)))?
+                .is_some()
+            {
+                i += 1;
+            }
+            Ok(())
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+    }
+
+    const DUPLICATE: &str = "duplicate key at ";
+    let mut de = serde_json::Deserializer::from_slice(raw);
+    match Walk(String::new()).deserialize(&mut de) {
+        Err(e) if e.is_data() => {
+            let text = e.to_string();
+            let path = text
+                .strip_prefix(DUPLICATE)
+                .and_then(|rest| rest.split(" at line ").next())
+                .unwrap_or("")
+                .to_owned();
+            Err(ApiError::new(
+                Code::DuplicateKey,
+                format!(
+                    "the JSON body names a key twice: {}",
+                    path.rsplit('/').next().unwrap_or("")
+                ),
+            )
+            .with(
+                "path",
+                if path.is_empty() {
+                    "/".to_owned()
+                } else {
+                    path
+                },
+            ))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -85,6 +85,7 @@ pub struct ConflictList {
 pub struct ConflictQuery {
     /// Resolved ones too (open ones only when absent).
     pub all: Option<bool>,
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -163,6 +163,10 @@ async fn patch_connection(
 ) -> Result<Reply<Connection>, ApiError> {
     who.require(&path.org, MANAGERS)?;
     let change = ConnectionChange::parse(body.into_inner())?;
+    if change.url.is_some() {
+        // Where a connection's credentials go is the provider's to say.
+        who.require_role(&[Role::Provider])?;
+    }
     let (view, job) = state
         .engine
         .change_connection(&path.org, change, &who.subject)

@@ -142,6 +142,7 @@ pub struct JobQuery {
     pub status: Option<JobStatus>,
     pub kind: Option<JobKind>,
     /// 1 to 1000 (100 when absent).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -269,6 +270,7 @@ pub struct LogQuery {
     pub entity: Option<String>,
     pub record_id: Option<String>,
     /// 1 to 1000 (100 when absent).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

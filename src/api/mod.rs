@@ -100,7 +100,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The route table of the contract, used to tell a wrong method (405) from an unknown path.
-pub struct Routes(Vec<(regex::Regex, Vec<Method>)>);
+pub struct Routes(Vec<Route>);
+
+struct Route {
+    pattern: regex::Regex,
+    /// Segments named literally: where two templates match a path, the one naming more of
+    /// it literally is the route (`…/transactions/SetAllToPending`, not `…/transactions/{id}`).
+    literals: usize,
+    methods: Vec<Method>,
+}
 
 impl Routes {
     pub fn from_openapi() -> Self {
@@ -111,11 +119,13 @@ impl Routes {
             .iter()
             .filter_map(|(path, item)| {
                 let mut pattern = String::from("^");
+                let mut literals = 0;
                 for part in path.split('/').filter(|p| !p.is_empty()) {
                     pattern.push('/');
                     if part.starts_with('{') {
                         pattern.push_str("[^/]+");
                     } else {
+                        literals += 1;
                         pattern.push_str(&regex::escape(part));
                     }
                 }
@@ -130,25 +140,38 @@ impl Routes {
                     .chain(item.patch.as_ref().map(|_| Method::PATCH))
                     .chain(item.delete.as_ref().map(|_| Method::DELETE))
                     .collect();
-                regex::Regex::new(&pattern).ok().map(|re| (re, methods))
+                regex::Regex::new(&pattern).ok().map(|pattern| Route {
+                    pattern,
+                    literals,
+                    methods,
+                })
             })
             .collect();
         Self(routes)
     }
 }
 
-/// The app's default service: 405 with `Allow` for a known path, 404 otherwise.
+impl Routes {
+    /// The methods of the route `path` names (none when it names no route).
+    fn allowed(&self, path: &str) -> Vec<&Method> {
+        let matching: Vec<&Route> = self.0.iter().filter(|r| r.pattern.is_match(path)).collect();
+        let best = matching.iter().map(|r| r.literals).max().unwrap_or(0);
+        matching
+            .into_iter()
+            .filter(|r| r.literals == best)
+            .flat_map(|r| &r.methods)
+            .collect()
+    }
+}
+
+/// The app's default service: for a known path, `OPTIONS` answers 204 with `Allow` and
+/// another method 405 with `Allow`; an unknown path is 404.
 pub async fn no_route(
     req: HttpRequest,
     routes: web::Data<Routes>,
 ) -> Result<actix_web::HttpResponse, ApiError> {
     let path = req.path();
-    let allowed: Vec<&Method> = routes
-        .0
-        .iter()
-        .filter(|(re, _)| re.is_match(path))
-        .flat_map(|(_, m)| m)
-        .collect();
+    let allowed = routes.allowed(path);
     if allowed.is_empty() {
         return Err(ApiError::new(
             Code::RouteNotFound,
@@ -156,6 +179,11 @@ pub async fn no_route(
         ));
     }
     let names: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+    if req.method() == Method::OPTIONS {
+        return Ok(actix_web::HttpResponse::NoContent()
+            .insert_header((header::ALLOW, format!("OPTIONS, {}", names.join(", "))))
+            .finish());
+    }
     Err(ApiError::with_status(
         StatusCode::METHOD_NOT_ALLOWED,
         Code::MethodNotAllowed,
@@ -201,6 +229,7 @@ pub struct RecordPath {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page, 1 to 1000 (100 when absent).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The `Next` of the previous page.
     pub cursor: Option<String>,
@@ -236,6 +265,11 @@ impl PageQuery {
 
 pub fn invalid_cursor() -> ApiError {
     ApiError::new(Code::InvalidCursor, "Cursor is not one this service gave").field("Cursor")
+}
+
+/// The cursor of the page after `rows`, when there is more.
+pub fn next_cursor<R>(rows: &[R], more: bool, key: impl Fn(&R) -> String) -> Option<String> {
+    rows.last().filter(|_| more).map(|r| encode_cursor(&key(r)))
 }
 
 /// One page of `rows` read with one row past the page (`limit + 1`): the page, and the

@@ -54,7 +54,9 @@ async fn readyz(state: web::Data<AppState>) -> Result<Reply<Status>, ApiError> {
 async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let loopback = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
     if !loopback {
-        crate::auth::authenticate(&req)?.require_role(&[crate::auth::Role::Provider])?;
+        crate::auth::authenticate(&req)
+            .await?
+            .require_role(&[crate::auth::Role::Provider])?;
     }
     let counts = state.db.run(crate::db::jobs::counts).await?;
     for status in JobStatus::ALL {

@@ -138,6 +138,7 @@ async fn create_org(
                     registration_info,
                     quotas,
                     created_on: now_micros(),
+                    uid: crate::db::new_uid(),
                 },
             )
         })
@@ -291,6 +292,7 @@ async fn create_user(
                     password_hash: &hash,
                     role,
                     created_on: now_micros(),
+                    uid: crate::db::new_uid(),
                 },
             )
         })

@@ -10,7 +10,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use super::body::{Body, Reply};
 use super::responses::{Read, ReadQuery, Write};
-use super::{split_page, EntityPath, PageQuery, RecordPath};
+use super::{next_cursor, EntityPath, PageQuery, RecordPath};
 use crate::auth::Principal;
 use crate::db::records::{self, Applied, Precondition, RecordRow, WriteKind};
 use crate::db::{metadata, micros_to_datetime, orgs};
@@ -221,16 +221,18 @@ async fn list_records(
 ) -> Result<Reply<RecordPage>, ApiError> {
     who.can_see(&path.org)?;
     let (limit, after) = (page.limit()?, page.after()?);
+    let limit = usize::try_from(limit).unwrap_or(100);
+    let max_bytes = state.settings.page_bytes;
     let EntityPath { org, entity } = path.into_inner();
-    let rows = state
+    let (rows, more) = state
         .db
         .run(move |conn| {
             let org = orgs::require(conn, &org)?;
             metadata::require_entity(conn, org.id, &entity)?;
-            records::list(conn, org.id, &entity, after.as_deref(), limit + 1)
+            records::list_bounded(conn, org.id, &entity, after.as_deref(), limit, max_bytes)
         })
         .await?;
-    let (rows, next) = split_page(rows, limit, |r: &RecordRow| r.id.clone());
+    let next = next_cursor(&rows, more, |r: &RecordRow| r.id.clone());
     let records = rows
         .into_iter()
         .map(Record::from_row)

@@ -31,7 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Syncs the client org with its server org: pending client writes up, then the server's
 /// changes down. A sync already queued or running for the org is returned instead (200).
 #[utoipa::path(tag = "Sync", security(("bearer" = [])), params(OrgPath),
-    request_body(content((SyncRequest = "application/json"), (SyncRequest = "application/xml")), description = "Optional"),
+    request_body(content((Option<SyncRequest> = "application/json"), (Option<SyncRequest> = "application/xml")), description = "Optional: a sync of every inbound link when absent"),
     responses(
         (status = 200, content((JobAccepted = "application/json"), (JobAccepted = "application/xml")), description = "The sync already queued or running"),
         (status = 202, content((JobAccepted = "application/json"), (JobAccepted = "application/xml")), headers(("Location" = String))),

@@ -99,6 +99,7 @@ pub struct TxQuery {
     pub status: Option<TxStatus>,
     pub entity: Option<String>,
     /// 1 to 1000 (100 when absent).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -185,6 +186,7 @@ async fn get_transaction(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct TxIds {
+    #[schema(min_items = 1, max_items = 10000)]
     pub ids: Vec<String>,
 }
 

@@ -1,8 +1,9 @@
 //! Who is calling: JWT bearer tokens, roles and the org a token is bound to.
 
 pub mod password;
+pub mod throttle;
 
-use std::future::{ready, Ready};
+use futures_util::future::LocalBoxFuture;
 use std::time::Duration;
 
 use actix_web::dev::Payload;
@@ -12,6 +13,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Secret;
+use crate::db::{users, Db};
 pub use crate::domain::access::Role;
 use crate::domain::error::org_not_found;
 use crate::domain::names::OrgName;
@@ -31,6 +33,36 @@ pub struct Claims {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<String>,
+    /// The org's immutable id: a token of a deleted org, or of a re-created namesake, fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oid: Option<String>,
+    /// The user's immutable id: a token of a deleted user fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+}
+
+/// Who a token is for.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// Shown as the job's `AddedBy`.
+    pub name: String,
+    pub role: Role,
+    /// The org's name and immutable id, for an org role.
+    pub org: Option<(String, String)>,
+    /// The user's immutable id, when a user signed in.
+    pub user: Option<String>,
+}
+
+impl Subject {
+    /// A provider token not bound to a user (the CLI's).
+    pub fn provider(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            role: Role::Provider,
+            org: None,
+            user: None,
+        }
+    }
 }
 
 /// Signs and checks tokens with the configured secret (HS256 only: an `alg` other than the
@@ -57,24 +89,20 @@ impl JwtKeys {
         }
     }
 
-    /// A token for `sub` with `role`, bound to `org` when given, valid from now for `ttl`.
-    pub fn issue(
-        &self,
-        sub: &str,
-        role: Role,
-        org: Option<&str>,
-        ttl: Duration,
-    ) -> Result<String, ApiError> {
+    /// A token for `who`, valid from now for `ttl`.
+    pub fn issue(&self, who: &Subject, ttl: Duration) -> Result<String, ApiError> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
-            sub: sub.to_owned(),
+            sub: who.name.clone(),
             iat: now,
             nbf: now,
             exp: now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)),
-            role,
-            org: org.map(str::to_owned),
+            role: who.role,
+            org: who.org.as_ref().map(|(name, _)| name.clone()),
+            oid: who.org.as_ref().map(|(_, uid)| uid.clone()),
+            uid: who.user.clone(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| ApiError::internal(format!("signing a token: {e}")))
@@ -86,22 +114,26 @@ impl JwtKeys {
                 ApiError::unauthorized(format!("the bearer token is not valid: {}", describe(&e)))
             })?;
         let claims = data.claims;
-        let org = match (claims.role, claims.org.as_deref()) {
-            (Role::Provider, _) => None,
-            (_, Some(org)) => Some(
+        let org = match (claims.role, claims.org.as_deref(), claims.oid) {
+            (Role::Provider, _, _) => None,
+            (_, Some(org), Some(oid)) => Some((
                 OrgName::parse(org)
                     .map_err(|_| ApiError::unauthorized("the bearer token names an invalid org"))?,
-            ),
-            (_, None) => {
+                oid,
+            )),
+            _ => {
                 return Err(ApiError::unauthorized(
-                    "an org role's token must carry the 'org' claim",
+                    "an org role's token must carry the 'org' and 'oid' claims; sign in again",
                 ))
             }
         };
+        let (org, org_uid) = org.unzip();
         Ok(Principal {
             subject: claims.sub,
             role: claims.role,
             org,
+            org_uid,
+            user_uid: claims.uid,
         })
     }
 }
@@ -127,6 +159,9 @@ pub struct Principal {
     pub role: Role,
     /// The org an org role is bound to; `None` for the provider.
     pub org: Option<OrgName>,
+    /// The immutable ids the token carries, checked against what is stored on every request.
+    org_uid: Option<String>,
+    user_uid: Option<String>,
 }
 
 impl Principal {
@@ -167,15 +202,50 @@ impl Principal {
 
 impl FromRequest for Principal {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await })
     }
 }
 
-/// The caller of a request, from its bearer token (what the [`Principal`] extractor gives).
-pub fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
+/// The caller of a request, from its bearer token (what the [`Principal`] extractor gives):
+/// a token whose signature and claims hold, whose org and user still exist as they were when
+/// it was issued.
+pub async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
+    let principal = verify(req)?;
+    if principal.org_uid.is_none() && principal.user_uid.is_none() {
+        return Ok(principal);
+    }
+    let db = req
+        .app_data::<web::Data<Db>>()
+        .ok_or_else(|| ApiError::internal("Db missing from app data"))?;
+    let (org, org_uid, user_uid) = (
+        principal.org.as_ref().map(|o| o.to_string()),
+        principal.org_uid.clone(),
+        principal.user_uid.clone(),
+    );
+    let alive = db
+        .run(move |conn| {
+            users::alive(
+                conn,
+                org.as_deref(),
+                org_uid.as_deref(),
+                user_uid.as_deref(),
+            )
+        })
+        .await?;
+    if alive {
+        Ok(principal)
+    } else {
+        Err(ApiError::unauthorized(
+            "the bearer token's org or user no longer exists; sign in again",
+        ))
+    }
+}
+
+fn verify(req: &HttpRequest) -> Result<Principal, ApiError> {
     let keys = req
         .app_data::<web::Data<JwtKeys>>()
         .ok_or_else(|| ApiError::internal("JwtKeys missing from app data"))?;

@@ -33,6 +33,54 @@ pub fn since(
     Ok(q.load(conn)?)
 }
 
+/// At most `limit` rows above `since` in version order, as [`since`] reads them, but ending
+/// early once they hold `max_bytes` of attributes (always at least one row): the rows, and
+/// whether more are left. Read in small chunks, so a page of large records is never loaded
+/// whole before it is cut.
+pub fn since_bounded(
+    conn: &mut DbConn,
+    org_id: i64,
+    after: i64,
+    entities: Option<&[String]>,
+    live_only: bool,
+    limit: usize,
+    max_bytes: usize,
+) -> DbResult<(Vec<RecordRow>, bool)> {
+    bounded(limit, max_bytes, |from: Option<&RecordRow>, n| {
+        let from = from.map_or(after, |r| r.version);
+        since(conn, org_id, from, entities, live_only, n)
+    })
+}
+
+/// Rows read chunk by chunk through `next(last row read, how many)`, up to `limit` rows or
+/// `max_bytes` of attributes; gives them and whether more are left.
+pub fn bounded(
+    limit: usize,
+    max_bytes: usize,
+    mut next: impl FnMut(Option<&RecordRow>, i64) -> DbResult<Vec<RecordRow>>,
+) -> DbResult<(Vec<RecordRow>, bool)> {
+    const CHUNK: usize = 100;
+    let mut rows: Vec<RecordRow> = Vec::new();
+    let mut bytes = 0;
+    loop {
+        // One row past the limit tells whether more are left.
+        let want = (limit + 1 - rows.len()).min(CHUNK);
+        let chunk = next(rows.last(), i64::try_from(want).unwrap_or(i64::MAX))?;
+        let got = chunk.len();
+        for row in chunk {
+            if rows.len() == limit || (!rows.is_empty() && bytes + row.attributes.len() > max_bytes)
+            {
+                return Ok((rows, true));
+            }
+            bytes += row.attributes.len();
+            rows.push(row);
+        }
+        if got < want {
+            return Ok((rows, false));
+        }
+    }
+}
+
 /// Removes tombstones (and stored idempotent responses) older than `cutoff_micros` in every
 /// org, moving each org's horizon past the purged versions. Gives the number of tombstones
 /// removed.

@@ -153,8 +153,27 @@ pub fn list(conn: &mut DbConn, filter: &JobFilter, limit: i64) -> DbResult<Vec<J
 
 /// Claims the next runnable job for `worker`: a queued one whose time has come, or a running
 /// one whose lease lapsed (its process died). On PostgreSQL `SKIP LOCKED` lets many workers
-/// and processes claim side by side; SQLite's write lock serializes them.
+/// and processes claim side by side; SQLite's write lock serializes them. A lapsed job that
+/// had used its last try fails instead: a try whose process died counts, so `MaxTries` holds
+/// however often workers die.
 pub fn claim(conn: &mut DbConn, worker: &str, lease_micros: i64) -> DbResult<Option<JobRow>> {
+    loop {
+        match claim_once(conn, worker, lease_micros)? {
+            Claim::Job(job) => return Ok(Some(*job)),
+            Claim::Exhausted => continue,
+            Claim::Nothing => return Ok(None),
+        }
+    }
+}
+
+enum Claim {
+    Job(Box<JobRow>),
+    /// A lapsed job with no try left was failed; look again.
+    Exhausted,
+    Nothing,
+}
+
+fn claim_once(conn: &mut DbConn, worker: &str, lease_micros: i64) -> DbResult<Claim> {
     write_tx(conn, |conn| {
         let now = now_micros();
         let runnable = jobs::status
@@ -163,11 +182,11 @@ pub fn claim(conn: &mut DbConn, worker: &str, lease_micros: i64) -> DbResult<Opt
             .or(jobs::status
                 .eq(JobStatus::InProcess)
                 .and(jobs::lease_until.lt(now)));
-        let id: Option<String> = match conn {
+        let found: Option<(String, JobStatus, i32, i32)> = match conn {
             DbConn::Pg(c) => jobs::table
                 .filter(runnable)
                 .order(jobs::run_after.asc())
-                .select(jobs::id)
+                .select((jobs::id, jobs::status, jobs::tries, jobs::max_tries))
                 .for_update()
                 .skip_locked()
                 .first(c)
@@ -175,11 +194,29 @@ pub fn claim(conn: &mut DbConn, worker: &str, lease_micros: i64) -> DbResult<Opt
             DbConn::Sqlite(c) => jobs::table
                 .filter(runnable)
                 .order(jobs::run_after.asc())
-                .select(jobs::id)
+                .select((jobs::id, jobs::status, jobs::tries, jobs::max_tries))
                 .first(c)
                 .optional()?,
         };
-        let Some(id) = id else { return Ok(None) };
+        let Some((id, status, tries, max_tries)) = found else {
+            return Ok(Claim::Nothing);
+        };
+        if status == JobStatus::InProcess && tries >= max_tries {
+            let error = JobError::fatal(
+                Code::WorkerLost,
+                format!("the process running try {tries} of {max_tries} stopped before it ended"),
+            );
+            diesel::update(jobs::table.find(&id))
+                .set((
+                    jobs::status.eq(JobStatus::Failed),
+                    jobs::finished_on.eq(now),
+                    jobs::error.eq(Some(Json::new(error))),
+                    jobs::lease_owner.eq(None::<String>),
+                    jobs::lease_until.eq(None::<i64>),
+                ))
+                .execute(conn)?;
+            return Ok(Claim::Exhausted);
+        }
         diesel::update(jobs::table.find(&id))
             .set((
                 jobs::status.eq(JobStatus::InProcess),
@@ -206,9 +243,9 @@ pub fn claim(conn: &mut DbConn, worker: &str, lease_micros: i64) -> DbResult<Opt
                         jobs::lease_until.eq(None::<i64>),
                     ))
                     .execute(conn)?;
-                Ok(None)
+                Ok(Claim::Nothing)
             }
-            other => other,
+            other => Ok(other?.map_or(Claim::Nothing, |job| Claim::Job(Box::new(job)))),
         }
     })
 }
@@ -334,9 +371,11 @@ pub fn run_now(conn: &mut DbConn, id: &str) -> DbResult<JobRow> {
             .with("job_status", job.status.as_str())
             .into());
         }
+        // Run grants a job that used all its tries one more (ResetTries grants them all).
         diesel::update(jobs::table.find(id))
             .set((
                 jobs::status.eq(JobStatus::Queued),
+                jobs::tries.eq(job.tries.min(job.max_tries - 1).max(0)),
                 jobs::run_after.eq(now_micros()),
                 jobs::finished_on.eq(None::<i64>),
                 jobs::cancel_requested.eq(false),

@@ -240,3 +240,8 @@ pub fn now_micros() -> i64 {
 pub fn micros_to_datetime(micros: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default()
 }
+
+/// A new immutable id for an org or a user (never reused, unlike a row id).
+pub fn new_uid() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}

@@ -20,6 +20,8 @@ pub struct OrgRow {
     pub purged_version: i64,
     pub metadata_version: i64,
     pub created_on: i64,
+    /// Never reused: tokens bound to the org carry it.
+    pub uid: String,
 }
 
 #[derive(Debug, Insertable)]
@@ -30,6 +32,7 @@ pub struct NewOrg<'a> {
     pub registration_info: Option<Json<RegistrationInfo>>,
     pub quotas: Option<Json<Quotas>>,
     pub created_on: i64,
+    pub uid: String,
 }
 
 pub fn create(conn: &mut DbConn, org: &NewOrg<'_>) -> DbResult<OrgRow> {

@@ -68,6 +68,23 @@ pub fn list(
     Ok(q.load(conn)?)
 }
 
+/// A page of live records of an entity in id order after `after`: at most `limit`, ending
+/// early once they hold `max_bytes` of attributes; gives them and whether more are left.
+pub fn list_bounded(
+    conn: &mut DbConn,
+    org_id: i64,
+    entity: &str,
+    after: Option<&str>,
+    limit: usize,
+    max_bytes: usize,
+) -> DbResult<(Vec<RecordRow>, bool)> {
+    let first = after.map(str::to_owned);
+    super::changes::bounded(limit, max_bytes, |from: Option<&RecordRow>, n| {
+        let from = from.map(|r| r.id.as_str()).or(first.as_deref());
+        list(conn, org_id, entity, from, n)
+    })
+}
+
 /// Live records per entity.
 pub fn counts(conn: &mut DbConn, org_id: i64) -> DbResult<Vec<(String, i64)>> {
     Ok(records::table
@@ -141,6 +158,7 @@ pub fn apply(
     org_id: i64,
     defs: &HashMap<String, EntityDef>,
     ops: &[WriteOp],
+    max_bytes: usize,
 ) -> DbResult<Vec<Outcome>> {
     let org = orgs::lock(conn, org_id)?;
     let current = load_many(
@@ -148,18 +166,19 @@ pub fn apply(
         org_id,
         ops.iter().map(|op| (op.entity.as_str(), op.id.as_str())),
     )?;
-    apply_locked(conn, &org, defs, ops, current)
+    apply_locked(conn, &org, defs, ops, current, max_bytes)
 }
 
 /// [`apply`] for a caller that took the org's lock ([`orgs::lock`], which gave `org`) and
 /// then read the current rows of the records the ops name ([`load_many`]), in the same
-/// transaction.
+/// transaction. A record whose attributes come to more than `max_bytes` of JSON is refused.
 pub fn apply_locked(
     conn: &mut DbConn,
     org: &orgs::OrgRow,
     defs: &HashMap<String, EntityDef>,
     ops: &[WriteOp],
     mut current: HashMap<(String, String), RecordRow>,
+    max_bytes: usize,
 ) -> DbResult<Vec<Outcome>> {
     let org_id = org.id;
     let now = now_micros();
@@ -170,7 +189,8 @@ pub fn apply_locked(
     for op in ops {
         let key = (op.entity.clone(), op.id.to_string());
         let existing = current.get(&key);
-        let outcome = plan(op, existing, defs, org_id, version + 1, now);
+        let outcome = plan(op, existing, defs, org_id, version + 1, now)
+            .and_then(|applied| within(applied, max_bytes));
         if let Ok(applied) = &outcome {
             version += 1;
             let row = applied.row().clone();
@@ -280,6 +300,24 @@ fn plan(
             ..r.clone()
         })),
     }
+}
+
+/// The write, unless it makes a record larger than `max_bytes`.
+fn within(applied: Applied, max_bytes: usize) -> Outcome {
+    let row = applied.row();
+    if row.attributes.len() <= max_bytes {
+        return Ok(applied);
+    }
+    Err(Refusal::new(
+        Code::RecordTooLarge,
+        format!(
+            "record '{}' would hold {} bytes of attributes; at most {max_bytes} are allowed",
+            row.id,
+            row.attributes.len()
+        ),
+    )
+    .with("entity", row.entity.as_str())
+    .with("id", row.id.as_str()))
 }
 
 /// The record's attributes as stored (a JSON object).

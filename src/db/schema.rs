@@ -11,6 +11,7 @@ diesel::table! {
         purged_version -> BigInt,
         metadata_version -> BigInt,
         created_on -> BigInt,
+        uid -> Text,
     }
 }
 
@@ -22,6 +23,7 @@ diesel::table! {
         password_hash -> Text,
         role -> Text,
         created_on -> BigInt,
+        uid -> Text,
     }
 }
 

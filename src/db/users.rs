@@ -16,6 +16,8 @@ pub struct UserRow {
     pub password_hash: String,
     pub role: Role,
     pub created_on: i64,
+    /// Never reused: tokens of the user carry it.
+    pub uid: String,
 }
 
 #[derive(Debug, Insertable)]
@@ -26,6 +28,7 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub role: Role,
     pub created_on: i64,
+    pub uid: String,
 }
 
 pub fn create(conn: &mut DbConn, user: &NewUser<'_>) -> DbResult<UserRow> {
@@ -55,4 +58,34 @@ pub fn find(conn: &mut DbConn, org_id: i64, user_name: &str) -> DbResult<Option<
         .select(UserRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The user with the immutable id `uid`, if it still exists.
+pub fn by_uid(conn: &mut DbConn, uid: &str) -> DbResult<Option<UserRow>> {
+    Ok(users::table
+        .filter(users::uid.eq(uid))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Whether what a token names still exists as it did: the org named `org` still has the id
+/// `org_uid`, and the user `user_uid` still exists (in that org, when one is named).
+pub fn alive(
+    conn: &mut DbConn,
+    org: Option<&str>,
+    org_uid: Option<&str>,
+    user_uid: Option<&str>,
+) -> DbResult<bool> {
+    let org_id = match (org, org_uid) {
+        (Some(name), Some(uid)) => match super::orgs::find(conn, name)? {
+            Some(o) if o.uid == uid => Some(o.id),
+            _ => return Ok(false),
+        },
+        _ => None,
+    };
+    Ok(match user_uid {
+        Some(uid) => by_uid(conn, uid)?.is_some_and(|u| org_id.is_none_or(|id| u.org_id == id)),
+        None => true,
+    })
 }

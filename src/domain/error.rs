@@ -70,6 +70,8 @@ codes! {
     BadRequest {
         BadRequest = "bad_request",
         MalformedBody = "malformed_body",
+        /// A JSON object that names a key twice.
+        DuplicateKey = "duplicate_key",
         MalformedXml = "malformed_xml",
         XmlDoctypeForbidden = "xml_doctype_forbidden",
         XmlEntityForbidden = "xml_entity_forbidden",
@@ -135,6 +137,8 @@ codes! {
     }
     TooLarge {
         PayloadTooLarge = "payload_too_large",
+        /// A record whose attributes are larger than the configured maximum.
+        RecordTooLarge = "record_too_large",
     }
     UriTooLong {
         UriTooLong = "uri_too_long",
@@ -161,6 +165,8 @@ codes! {
         AttributeTooLong = "attribute_too_long",
         InvalidOption = "invalid_option",
         WeakPassword = "weak_password",
+        /// A change of where stored credentials go (Url, UserName) must give the password again.
+        PasswordRequired = "password_required",
         TooManyOperations = "too_many_operations",
         IdempotencyKeyReused = "idempotency_key_reused",
         IdMismatch = "id_mismatch",
@@ -181,6 +187,8 @@ codes! {
         UnknownJobKind = "unknown_job_kind",
         CredentialsUnreadable = "credentials_unreadable",
         UploadLoop = "upload_loop",
+        /// The process that ran a job's last try stopped before the try ended.
+        WorkerLost = "worker_lost",
         /// A status the service does not name otherwise.
         HttpError = "http_error",
     }
@@ -189,6 +197,8 @@ codes! {
         ServerNotFound = "server_not_found",
         ServerRejected = "server_rejected",
         ServerUnavailable = "server_unavailable",
+        /// The server answered with a redirect, which orgsync never follows with credentials.
+        ServerRedirected = "server_redirected",
     }
     Unavailable {
         Unavailable = "unavailable",

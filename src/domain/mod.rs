@@ -27,6 +27,7 @@ pub mod filter;
 pub mod jobs;
 pub mod metadata;
 pub mod names;
+pub mod policy;
 pub mod provider;
 pub mod record;
 pub mod setup;

@@ -2,6 +2,7 @@
 //! which backend is behind it.
 
 pub mod orgsync;
+pub mod policy;
 
 use std::time::Duration;
 
@@ -25,6 +26,10 @@ pub struct ProviderConfig {
     pub password: String,
     /// Limit of every call to the backend.
     pub timeout: Duration,
+    /// Which addresses the backend may be reached at.
+    pub policy: std::sync::Arc<policy::BackendPolicy>,
+    /// Largest answer read from the backend.
+    pub response_limit: usize,
 }
 
 impl std::fmt::Debug for ProviderConfig {

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use sha2::Digest;
 use tokio::sync::Mutex;
 
+use super::policy::PolicyResolver;
 use super::{
     ChangesQuery, Provider, ProviderConfig, ProviderError, RemoteChanges, RemoteRecord, Written,
 };
@@ -27,8 +28,15 @@ static TOKENS: std::sync::LazyLock<
 /// Renew a token this long before it expires.
 const RENEW_MARGIN: Duration = Duration::from_secs(60);
 
+/// The most of an error body read from the server (its problem is small).
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
 pub struct OrgsyncProvider {
     client: reqwest::Client,
+    /// `host:port` of the server, for errors that must not say more.
+    target: String,
+    /// Largest answer read from the server; a larger one is refused, not buffered.
+    response_limit: usize,
     /// `{scheme}://{host}{prefix}` — what comes before `/rest/v1`.
     base: String,
     org: String,
@@ -67,7 +75,7 @@ pub fn parse_url(url: &str) -> Result<(String, String), String> {
     Ok((base, org.to_string()))
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 struct Problem {
     #[serde(default)]
     code: String,
@@ -87,10 +95,30 @@ impl OrgsyncProvider {
             code: Code::InvalidUrl,
             message,
         })?;
+        let url = Url::parse(&base).map_err(|e| ProviderError::Setup {
+            code: Code::InvalidUrl,
+            message: e.to_string(),
+        })?;
+        let host = url.host_str().unwrap_or_default().to_owned();
+        let target = format!("{host}:{}", url.port_or_known_default().unwrap_or(0));
+        // A host written as an address is never resolved, so the policy is checked here; a
+        // name is checked on every address it resolves to, when the client connects.
+        let literal = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>();
+        if let Ok(ip) = literal {
+            if !config.policy.permits(&host, ip) {
+                return Err(cannot_reach(&target));
+            }
+        }
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("orgsync/", env!("CARGO_PKG_VERSION")))
+            // Credentials go only to the host they were given for: no redirect is followed.
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(std::sync::Arc::new(PolicyResolver(config.policy.clone())))
             // Below the 5 s a server keeps an idle connection: a connection about to be closed
             // by the server is never reused.
             .pool_idle_timeout(Duration::from_secs(3))
@@ -98,6 +126,8 @@ impl OrgsyncProvider {
             .map_err(|e| ProviderError::Unavailable(format!("cannot build an HTTP client: {e}")))?;
         Ok(Self {
             client,
+            target,
+            response_limit: config.response_limit,
             base,
             org,
             user_name: config.user_name,
@@ -143,7 +173,7 @@ impl OrgsyncProvider {
             .json(&body)
             .send()
             .await
-            .map_err(unreachable)?;
+            .map_err(|e| self.unreachable(&e))?;
         let token: TokenResponse = match res.status() {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
                 return Err(ProviderError::Auth(format!(
@@ -151,11 +181,8 @@ impl OrgsyncProvider {
                     self.user_name, self.org
                 )))
             }
-            s if s.is_success() => res
-                .json()
-                .await
-                .map_err(|e| ProviderError::Unavailable(format!("token response: {e}")))?,
-            _ => return Err(failure(res).await),
+            s if s.is_success() => self.read_json(res).await?,
+            _ => return Err(self.failure(res).await),
         };
         let lifetime = Duration::from_secs(token.expires_in).saturating_sub(RENEW_MARGIN);
         let until = Instant::now() + lifetime;
@@ -183,16 +210,14 @@ impl OrgsyncProvider {
             if let Some(k) = idempotency_key {
                 req = req.header("Idempotency-Key", k);
             }
-            let res = req.send().await.map_err(unreachable)?;
+            let res = req.send().await.map_err(|e| self.unreachable(&e))?;
             if res.status() == StatusCode::UNAUTHORIZED && attempt == 0 {
                 continue;
             }
             if !res.status().is_success() {
-                return Err(failure(res).await);
+                return Err(self.failure(res).await);
             }
-            return res.json().await.map_err(|e| {
-                ProviderError::Unavailable(format!("unreadable answer from {url}: {e}"))
-            });
+            return self.read_json(res).await;
         }
         Err(ProviderError::Auth(
             "the server refused a fresh token".to_owned(),
@@ -212,23 +237,95 @@ fn encode_segment(id: &str) -> String {
         .collect()
 }
 
-fn unreachable(e: reqwest::Error) -> ProviderError {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else {
-        "request failed"
-    };
-    ProviderError::Unavailable(format!("{what}: {e}"))
+/// The one error of a server that cannot be reached, whatever the reason: refused by the
+/// backend policy, nothing listening, a timeout, a broken connection. It tells no more, so a
+/// connection's `Url` cannot be used to probe which ports answer.
+fn cannot_reach(target: &str) -> ProviderError {
+    ProviderError::Unavailable(format!("the server at {target} cannot be reached"))
 }
 
-async fn failure(res: reqwest::Response) -> ProviderError {
-    let status = res.status();
-    let problem: Problem = res.json().await.unwrap_or(Problem {
-        code: String::new(),
-        detail: String::new(),
-    });
+/// Reads a body of at most `limit` bytes; `None` when it is larger.
+async fn read_limited(
+    mut res: reqwest::Response,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
+impl OrgsyncProvider {
+    fn unreachable(&self, e: &reqwest::Error) -> ProviderError {
+        // The cause is for the operator's log, not for the job.
+        tracing::info!(target = %self.target, error = %e, "a backend call failed");
+        cannot_reach(&self.target)
+    }
+
+    /// The answer's JSON, read up to the configured limit.
+    async fn read_json<T: DeserializeOwned>(
+        &self,
+        res: reqwest::Response,
+    ) -> Result<T, ProviderError> {
+        let body = read_limited(res, self.response_limit)
+            .await
+            .map_err(|e| self.unreachable(&e))?
+            .ok_or_else(|| ProviderError::Rejected {
+                code: Code::ServerRejected.as_str().to_owned(),
+                message: format!(
+                    "the server's answer is larger than {} bytes (ORGSYNC_PROVIDER_RESPONSE_LIMIT)",
+                    self.response_limit
+                ),
+            })?;
+        serde_json::from_slice(&body).map_err(|e| ProviderError::Rejected {
+            code: Code::ServerRejected.as_str().to_owned(),
+            message: format!("the server's answer is not what orgsync expects: {e}"),
+        })
+    }
+
+    async fn failure(&self, res: reqwest::Response) -> ProviderError {
+        let status = res.status();
+        if status.is_redirection() {
+            let to = res
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| Url::parse(l).ok())
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "another address".to_owned());
+            return ProviderError::Rejected {
+                code: Code::ServerRedirected.as_str().to_owned(),
+                message: format!(
+                    "the server answered with a redirect to {to}; credentials are never sent on \
+                     to another address: correct the connection's Url"
+                ),
+            };
+        }
+        // Only a problem the server meant is read: the text of anything else stays out of
+        // the job.
+        let is_problem = res
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|c| c.to_str().ok())
+            .is_some_and(|c| c.starts_with("application/problem+json"));
+        let problem = if is_problem {
+            read_limited(res, ERROR_BODY_LIMIT)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|b| serde_json::from_slice::<Problem>(&b).ok())
+        } else {
+            None
+        };
+        failure(status, problem.unwrap_or_default())
+    }
+}
+
+fn failure(status: StatusCode, problem: Problem) -> ProviderError {
     match status {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ProviderError::Auth(problem.detail),
         StatusCode::NOT_FOUND => ProviderError::NotFound {
@@ -240,7 +337,7 @@ async fn failure(res: reqwest::Response) -> ProviderError {
             || s == StatusCode::TOO_MANY_REQUESTS
             || s == StatusCode::REQUEST_TIMEOUT =>
         {
-            ProviderError::Unavailable(format!("{s}: {}", problem.detail))
+            ProviderError::Unavailable(format!("the server answered {s}"))
         }
         s => ProviderError::Rejected {
             code: if problem.code.is_empty() {

@@ -108,6 +108,7 @@ impl Engine {
                                 registration_info: Some(registration),
                                 quotas: None,
                                 created_on: now,
+                                uid: crate::db::new_uid(),
                             },
                         )?,
                     };
@@ -378,6 +379,8 @@ impl Engine {
             user_name: connection.user_name.clone(),
             password,
             timeout: self.settings.provider_timeout,
+            policy: self.settings.backend_policy.clone(),
+            response_limit: self.settings.provider_response_limit,
         })?)
     }
 

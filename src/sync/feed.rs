@@ -66,6 +66,7 @@ impl Engine {
         .transpose()
         .map_err(Refusal::from)?;
         let (org_name, entities) = (org.to_owned(), req.entities);
+        let max_bytes = self.settings.page_bytes;
         self.db
             .run(move |conn| {
                 let org = orgs::require(conn, &org_name)?;
@@ -99,19 +100,20 @@ impl Engine {
                     .map(|f| f.validate(&|name| defs.get(name)))
                     .transpose()
                     .map_err(Refusal::from)?;
-                let rows = changes::since(
+                let (rows, more) = changes::since_bounded(
                     conn,
                     org.id,
                     since,
                     entities.as_deref(),
                     since == 0,
-                    i64::from(limit) + 1,
+                    limit as usize,
+                    max_bytes,
                 )?;
                 Ok(page_of(
                     rows,
+                    more,
                     since,
                     org.last_version,
-                    limit as usize,
                     filters.as_ref(),
                 )?)
             })
@@ -119,18 +121,16 @@ impl Engine {
     }
 }
 
-/// Turns rows (version order, one past the page when there are more) into the page. The org's
-/// last version was read before the rows, so every version up to it is visible to the row
-/// query: a page that reaches the end may move `Next` up to it.
+/// Turns rows (version order; `more` when the page ended before the feed did) into the
+/// page. The org's last version was read before the rows, so every version up to it is
+/// visible to the row query: a page that reaches the end may move `Next` up to it.
 fn page_of(
-    mut rows: Vec<RecordRow>,
+    rows: Vec<RecordRow>,
+    more: bool,
     since: i64,
     last_version: i64,
-    limit: usize,
     filters: Option<&ValidFilters>,
 ) -> Result<ChangePage, DbError> {
-    let more = rows.len() > limit;
-    rows.truncate(limit);
     let next = match rows.last() {
         Some(r) if more => r.version,
         Some(r) => r.version.max(last_version),

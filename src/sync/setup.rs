@@ -84,6 +84,20 @@ pub struct ConnectionChange {
 
 impl ConnectionChange {
     pub fn parse(patch: ConnectionPatch) -> Result<Self, Refusal> {
+        // The stored password only ever goes where it was given for: whoever points the
+        // connection elsewhere, or at another user, gives it again.
+        if (patch.url.is_some() || patch.user_name.is_some()) && patch.password.is_none() {
+            let what = if patch.url.is_some() {
+                "Url"
+            } else {
+                "UserName"
+            };
+            return Err(invalid(
+                Code::PasswordRequired,
+                "Password",
+                format!("changing {what} needs the Password again in the same request"),
+            ));
+        }
         if let Some(url) = &patch.url {
             crate::providers::orgsync::parse_url(url)
                 .map_err(|m| invalid(Code::InvalidUrl, "Url", m))?;

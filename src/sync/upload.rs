@@ -342,6 +342,7 @@ pub async fn refresh(
     server: Option<RemoteRecord>,
 ) -> Result<(), EngineError> {
     let entity = entity.to_owned();
+    let max_bytes = engine.settings.record_max_bytes;
     let Ok(record_id) = RecordId::parse(id) else {
         return Ok(());
     };
@@ -371,7 +372,7 @@ pub async fn refresh(
             let defs = HashMap::from([(entity, def)]);
             // A record already gone on the client is fine.
             let _ = write_tx(conn, |conn| {
-                records::apply(conn, org_id, &defs, std::slice::from_ref(&op))
+                records::apply(conn, org_id, &defs, std::slice::from_ref(&op), max_bytes)
             })?;
             Ok(())
         })

@@ -56,6 +56,7 @@ pub struct BatchOutcome {
 impl Engine {
     /// Writes one record and delivers its transaction when the connection says so.
     pub async fn write_record(&self, w: RecordWrite) -> Result<Written, EngineError> {
+        let max_bytes = self.settings.record_max_bytes;
         let (org_id, applied, captured) = self
             .db
             .run(move |conn| {
@@ -73,7 +74,7 @@ impl Engine {
                     server_version: None,
                 };
                 let (mut results, captured) = write_tx(conn, |conn| {
-                    write_and_capture(conn, org.id, &defs, std::slice::from_ref(&op))
+                    write_and_capture(conn, org.id, &defs, std::slice::from_ref(&op), max_bytes)
                 })?;
                 let applied = results.pop().unwrap_or_else(|| {
                     Err(Refusal::new(Code::InternalError, "a write gave no result"))
@@ -114,6 +115,7 @@ impl Engine {
                 .map_err(|e| Refusal::new(Code::InternalError, e.to_string()))?,
         ));
         let org_name = org.to_owned();
+        let max_bytes = self.settings.record_max_bytes;
         let (mut outcome, org_id, captured) = self
             .db
             .run(move |conn| {
@@ -156,7 +158,8 @@ impl Engine {
                         .iter()
                         .filter_map(|c| c.as_ref().ok().cloned())
                         .collect();
-                    let (applied, captured) = write_and_capture(conn, org.id, &defs, &valid)?;
+                    let (applied, captured) =
+                        write_and_capture(conn, org.id, &defs, &valid, max_bytes)?;
                     let mut applied = applied.into_iter();
                     let results = request
                         .operations
@@ -327,6 +330,7 @@ pub fn write_and_capture(
     org_id: i64,
     defs: &HashMap<String, EntityDef>,
     ops: &[WriteOp],
+    max_bytes: usize,
 ) -> DbResult<(Vec<Outcome>, Vec<TxRow>)> {
     let org = orgs::lock(conn, org_id)?;
     let before = records::load_many(
@@ -334,7 +338,7 @@ pub fn write_and_capture(
         org_id,
         ops.iter().map(|op| (op.entity.as_str(), op.id.as_str())),
     )?;
-    let results = records::apply_locked(conn, &org, defs, ops, before.clone())?;
+    let results = records::apply_locked(conn, &org, defs, ops, before.clone(), max_bytes)?;
     let captured = capture(conn, org_id, &before, &results)?;
     Ok((results, captured))
 }

@@ -24,6 +24,7 @@ pub struct ChangesRequest {
     pub sync_filters: Option<Value>,
     /// Changes per page, 1 to 10000 (1000 when absent).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 10000)]
     pub limit: Option<u32>,
 }
 

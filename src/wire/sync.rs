@@ -33,6 +33,7 @@ pub struct SyncRequest {
     pub full: Option<bool>,
     /// Per-item sync: just these records of the one entity in `Entities`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_items = 1, max_items = 10000)]
     pub record_ids: Option<Vec<String>>,
     /// Compute what would change, write nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]

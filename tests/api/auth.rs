@@ -23,6 +23,8 @@ fn claims(
         exp: now + exp_offset,
         role,
         org: org.map(str::to_owned),
+        oid: None,
+        uid: None,
     }
 }
 
@@ -39,7 +41,7 @@ async fn providers_are_listed_for_any_token(app: TestApp) {
     let org = app.org("contoso").await;
     let list = app
         .get("/rest/v1/providers")
-        .bearer(&app.token(Role::OrgUser, &org))
+        .bearer(&app.token(Role::OrgUser, &org).await)
         .send()
         .await
         .expect(StatusCode::OK)
@@ -270,7 +272,7 @@ async fn users_get_tokens_with_their_password(app: TestApp) {
         .send()
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY, "weak_password");
-    let member = app.token(Role::OrgUser, "contoso");
+    let member = app.token(Role::OrgUser, "contoso").await;
     app.post(&format!("/rest/v1/orgs/{org}/users"))
         .bearer(&member)
         .json(&json!({"UserName": "y", "Password": "long-enough", "Role": "org_user"}))
@@ -286,7 +288,7 @@ async fn an_org_token_never_sees_another_org(app: TestApp) {
         .create_record(&theirs, "account", json!({"name": "Secret Corp"}))
         .await;
     let id = record["Id"].as_str().unwrap();
-    let token = app.token(Role::OrgAdmin, &ours);
+    let token = app.token(Role::OrgAdmin, &ours).await;
     for path in [
         format!("/rest/v1/orgs/{theirs}"),
         format!("/rest/v1/orgs/{theirs}/metadata"),
@@ -380,20 +382,34 @@ fn a_short_jwt_secret_is_refused_at_start() {
 fn the_cli_prints_a_token_the_service_accepts() {
     let dir = tempfile::tempdir().unwrap();
     let secret = "a-secret-that-is-long-enough-for-hs256-signing";
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orgsync"))
-        .args([
-            "token",
-            "--role",
-            "org_admin",
-            "--org",
-            "contoso",
-            "--ttl",
-            "60",
-        ])
-        .current_dir(dir.path())
-        .env("ORGSYNC_JWT_SECRET", secret)
-        .output()
-        .unwrap();
+    let url = format!("sqlite://{}", dir.path().join("o.db").display());
+    let cli_token = |org: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_orgsync"))
+            .args(["token", "--role", "org_admin", "--org", org, "--ttl", "60"])
+            .current_dir(dir.path())
+            .env("ORGSYNC_JWT_SECRET", secret)
+            .env("ORGSYNC_DATABASE_URL", &url)
+            .output()
+            .unwrap()
+    };
+    // An org token is bound to the org as it is: none is made for an org that does not exist.
+    let none = cli_token("contoso");
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("'contoso' does not exist"));
+    let db = orgsync::db::Db::connect(&url, 2).unwrap();
+    let org = orgsync::db::orgs::create(
+        &mut db.get().unwrap(),
+        &orgsync::db::orgs::NewOrg {
+            name: "contoso",
+            display_name: None,
+            registration_info: None,
+            quotas: None,
+            created_on: 0,
+            uid: orgsync::db::new_uid(),
+        },
+    )
+    .unwrap();
+    let out = cli_token("contoso");
     assert!(
         out.status.success(),
         "{}",
@@ -406,4 +422,17 @@ fn the_cli_prints_a_token_the_service_accepts() {
     let who = keys.verify(token.trim()).unwrap();
     assert_eq!(who.role, Role::OrgAdmin);
     assert_eq!(who.org.map(String::from).as_deref(), Some("contoso"));
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            token.trim().split('.').nth(1).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        claims["oid"],
+        org.uid.as_str(),
+        "the token names the org's immutable id"
+    );
 }

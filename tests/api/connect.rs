@@ -309,15 +309,16 @@ async fn an_unreachable_server_is_retried_then_run_when_back(app: TestApp) {
     let log = app.job_log(&id).await;
     let starts: Vec<&Value> = log.iter().filter(|e| e["Action"] == "Start").collect();
     assert_eq!(starts.len() as i64, job["MaxTries"].as_i64().unwrap());
-    // The tries backed off: each gap is longer than the one before.
+    // The tries backed off exponentially: the wait before try k+1 is at least the backoff
+    // (200 ms in tests) doubled k-1 times, whatever each try itself took.
     let at = |e: &Value| chrono::DateTime::parse_from_rfc3339(e["At"].as_str().unwrap()).unwrap();
     let gaps: Vec<i64> = starts
         .windows(2)
         .map(|w| (at(w[1]) - at(w[0])).num_milliseconds())
         .collect();
     assert!(
-        gaps.windows(2).all(|g| g[1] > g[0]),
-        "backoff grows: {gaps:?}"
+        gaps.iter().enumerate().all(|(k, g)| *g >= 200 << k),
+        "backoff doubles: {gaps:?}"
     );
 
     // The server comes back on that port; Run completes the job.
@@ -506,7 +507,7 @@ async fn connect_requests_are_checked_up_front(app: TestApp) {
     // Only the provider connects orgs.
     let org = app.org("client-g").await;
     app.post(&format!("/rest/v1/sync/{org}/ConnectAsync"))
-        .bearer(&app.token(Role::OrgAdmin, &org))
+        .bearer(&app.token(Role::OrgAdmin, &org).await)
         .json(&connect_json(url, "x"))
         .send()
         .await
@@ -524,7 +525,7 @@ async fn an_org_token_never_sees_another_orgs_jobs(app: TestApp) {
         .json();
     let id = accepted["JobId"].as_str().unwrap();
     let other = app.org("other").await;
-    let token = app.token(Role::OrgAdmin, &other);
+    let token = app.token(Role::OrgAdmin, &other).await;
     app.get(&format!("/rest/v1/jobs/{id}"))
         .bearer(&token)
         .send()
@@ -555,13 +556,13 @@ async fn an_org_token_never_sees_another_orgs_jobs(app: TestApp) {
         .await
         .problem(StatusCode::NOT_FOUND, "org_not_found");
     // Its own admin sees it.
-    let own = app.token(Role::OrgAdmin, "client-h");
+    let own = app.token(Role::OrgAdmin, "client-h").await;
     app.get(&format!("/rest/v1/jobs/{id}"))
         .bearer(&own)
         .send()
         .await
         .expect(StatusCode::OK);
-    let user = app.token(Role::OrgUser, "client-h");
+    let user = app.token(Role::OrgUser, "client-h").await;
     app.post(&format!("/rest/v1/jobs/{id}/Cancel"))
         .bearer(&user)
         .send()

@@ -139,7 +139,7 @@ async fn bad_definitions_name_the_attribute_and_change_nothing(app: TestApp) {
         11
     );
     // Only admins define entities.
-    let user = app.token(Role::OrgUser, &org);
+    let user = app.token(Role::OrgUser, &org).await;
     app.put(&format!("/rest/v1/orgs/{org}/metadata/entities/thing"))
         .bearer(&user)
         .json(&json!({"Attributes": []}))

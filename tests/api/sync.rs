@@ -352,7 +352,7 @@ async fn sync_all_and_the_scheduler_queue_syncs(app: TestApp) {
         assert_eq!(job["Kind"], "Sync");
     }
     app.post("/rest/v1/sync/SyncAllAsync")
-        .bearer(&app.token(Role::OrgAdmin, "client-1"))
+        .bearer(&app.token(Role::OrgAdmin, "client-1").await)
         .send()
         .await
         .problem(StatusCode::FORBIDDEN, "forbidden");

@@ -374,7 +374,7 @@ async fn archived_transactions_are_never_delivered(app: TestApp) {
         .problem(StatusCode::NOT_FOUND, "transaction_not_found");
     // Another org's token sees none of it.
     let other = app.org("other").await;
-    let token = app.token(Role::OrgAdmin, &other);
+    let token = app.token(Role::OrgAdmin, &other).await;
     app.get("/rest/v1/sync/client/transactions")
         .bearer(&token)
         .send()

@@ -12,9 +12,11 @@ use std::time::{Duration, Instant};
 
 use actix_web::HttpServer;
 use diesel::{Connection, RunQueryDsl};
-use orgsync::auth::{JwtKeys, Role};
+use orgsync::auth::{JwtKeys, Role, Subject};
 use orgsync::config::{Secret, Settings};
 use orgsync::{create_app, AppState};
+use reqwest::StatusCode;
+use serde_json::json;
 
 use super::client::Client;
 use super::fixtures::{JWT_SECRET, SECRET_KEY};
@@ -107,7 +109,7 @@ impl TestApp {
         orgsync::jobs::scheduler::spawn_scheduler(state.engine.clone());
         let provider = state
             .jwt
-            .issue("test-provider", Role::Provider, None, TOKEN_TTL)
+            .issue(&Subject::provider("test-provider"), TOKEN_TTL)
             .unwrap();
         Self {
             client: Client::new(&format!("http://{addr}"), &provider),
@@ -118,12 +120,24 @@ impl TestApp {
         }
     }
 
-    /// A token of `role` bound to `org`.
-    pub fn token(&self, role: Role, org: &str) -> String {
-        self.state
-            .jwt
-            .issue("test-user", role, Some(org), TOKEN_TTL)
-            .unwrap()
+    /// A token of `role` in `org`, as a user of that role gets it: a new user is made for it
+    /// and signs in.
+    pub async fn token(&self, role: Role, org: &str) -> String {
+        let user = format!("{}-{}", role.as_str(), uuid::Uuid::new_v4().simple());
+        let password = "test-user-Pa55word!";
+        self.post(&format!("/rest/v1/orgs/{org}/users"))
+            .json(&json!({"UserName": user, "Password": password, "Role": role.as_str()}))
+            .send()
+            .await
+            .expect(StatusCode::CREATED);
+        let token = self
+            .post("/rest/v1/auth/token")
+            .json(&json!({"Org": org, "UserName": user, "Password": password}))
+            .send()
+            .await
+            .expect(StatusCode::OK)
+            .json();
+        token["AccessToken"].as_str().unwrap().to_owned()
     }
 
     /// Purges every tombstone now, whatever its age (a zero retention); gives how many went.
@@ -158,7 +172,7 @@ pub fn seal_with_process_key(settings: &mut Settings) {
 /// A provider token signed with the JWT secret of [`Process`]es.
 pub fn process_provider_token() -> String {
     let keys = JwtKeys::new(&Secret::new(JWT_SECRET.as_bytes().to_vec()).unwrap());
-    keys.issue("testkit", Role::Provider, None, TOKEN_TTL)
+    keys.issue(&Subject::provider("testkit"), TOKEN_TTL)
         .unwrap()
 }
 

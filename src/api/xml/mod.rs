@@ -137,6 +137,26 @@ impl Open {
     }
 }
 
+/// Refuses a character XML 1.0 does not allow (`Char`: tab, newline, carriage return and
+/// U+0020 up, without surrogates, U+FFFE and U+FFFF), written or as a reference, naming it and
+/// where it is.
+fn check_chars(text: &str, position: u64) -> Result<(), XmlError> {
+    let allowed = |c: char| {
+        matches!(c, '\t' | '\n' | '\r')
+            || ('\u{20}'..='\u{d7ff}').contains(&c)
+            || ('\u{e000}'..='\u{fffd}').contains(&c)
+            || c >= '\u{10000}'
+    };
+    match text.char_indices().find(|(_, c)| !allowed(*c)) {
+        None => Ok(()),
+        Some((at, c)) => Err(XmlError::malformed(format!(
+            "character U+{:04X} is not allowed in XML (near byte {})",
+            u32::from(c),
+            position.max(at as u64)
+        ))),
+    }
+}
+
 fn is_xml_whitespace(text: &str) -> bool {
     text.chars().all(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
 }
@@ -153,6 +173,7 @@ pub fn parse(input: &[u8], max_depth: usize) -> Result<Element, XmlError> {
         XmlError::malformed(format!("invalid UTF-8 at byte {}", error.valid_up_to()))
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    check_chars(text, 0)?;
 
     let mut reader = Reader::from_str(text);
     let mut stack: Vec<Open> = Vec::new();
@@ -214,6 +235,7 @@ pub fn parse(input: &[u8], max_depth: usize) -> Result<Element, XmlError> {
                     let unescaped = text
                         .unescape()
                         .map_err(|error| XmlError::from_quick(&error, position))?;
+                    check_chars(&unescaped, position)?;
                     open.segment.push_str(&unescaped);
                 }
                 None => {
@@ -302,6 +324,7 @@ fn element_from_start(start: &BytesStart<'_>, position: u64) -> Result<Element, 
         let value = attribute
             .unescape_value()
             .map_err(|error| XmlError::from_quick(&error, position))?;
+        check_chars(&value, position)?;
         attributes.push((key.to_owned(), value.into_owned()));
     }
     Ok(Element {

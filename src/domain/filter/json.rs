@@ -27,7 +27,7 @@ impl SyncFilters {
             }
             entities.insert(entity.clone(), json_filter(filter, entity, 1)?);
         }
-        Ok(Self { entities })
+        Self { entities }.check_caps()
     }
 }
 

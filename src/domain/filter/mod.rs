@@ -31,9 +31,10 @@
 //!
 //! Both forms are strict: an unknown element, attribute or key is an error, never ignored.
 
-// The submodules, by responsibility: `error` builds the errors, `xml` and `json` parse the two
+// The submodules, by responsibility: `caps` bounds what a filter may ask for, `error` builds the errors, `xml` and `json` parse the two
 // forms and write the canonical ones, `validate` types a filter against the metadata and
 // normalizes its values (with the parsers of `values`), `eval` compiles a validated filter and runs it on records.
+mod caps;
 mod error;
 mod eval;
 mod json;
@@ -52,6 +53,8 @@ use serde_json::Value;
 use super::metadata::AttributeType;
 use error::{shorten, unknown_operator, Ctx};
 use eval::Compiled;
+
+pub use caps::{MAX_CONDITIONS, MAX_VALUES, MAX_VALUE_CHARS};
 
 /// How deep filters may nest: the filter of an entity is at depth 1.
 pub const MAX_FILTER_DEPTH: usize = 16;

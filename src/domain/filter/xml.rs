@@ -78,7 +78,7 @@ impl SyncFilters {
                 )?,
             }
         }
-        Ok(Self { entities })
+        Self { entities }.check_caps()
     }
 }
 

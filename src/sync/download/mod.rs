@@ -279,6 +279,7 @@ impl<'a> Download<'a> {
         let def = self.def.clone();
         let mode = self.mode;
         let job_id = self.ctx.job_id().to_owned();
+        let max_bytes = self.engine.settings.record_max_bytes;
         let mut link = self.link.clone();
         if let Some(token) = next {
             if full {
@@ -330,7 +331,8 @@ impl<'a> Download<'a> {
                         .collect();
                     let defs = HashMap::from([(def.name.to_string(), def.clone())]);
                     let mut applied =
-                        records::apply_locked(conn, &org, &defs, &ops, current)?.into_iter();
+                        records::apply_locked(conn, &org, &defs, &ops, current, max_bytes)?
+                            .into_iter();
                     let mut outcomes = Vec::with_capacity(plans.len());
                     let mut log = Vec::with_capacity(plans.len());
                     for (id, p) in plans {

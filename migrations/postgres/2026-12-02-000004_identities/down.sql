@@ -1,0 +1,3 @@
+DROP INDEX users_uid;
+ALTER TABLE users DROP COLUMN uid;
+ALTER TABLE orgs DROP COLUMN uid;
