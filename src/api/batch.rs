@@ -24,8 +24,11 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(value) = req.headers().get("Idempotency-Key") else {
         return Ok(None);
     };
+    let printable = value.as_bytes().iter().all(|b| (0x20..=0x7e).contains(b));
     match value.to_str() {
-        Ok(k) if !k.trim().is_empty() && k.len() <= 255 => Ok(Some(k.trim().to_owned())),
+        Ok(k) if printable && !k.trim().is_empty() && k.len() <= 255 => {
+            Ok(Some(k.trim().to_owned()))
+        }
         _ => Err(ApiError::new(
             Code::InvalidIdempotencyKey,
             "Idempotency-Key must be 1 to 255 visible characters",
@@ -38,7 +41,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 /// that fails changes nothing while the others go through. With `Idempotency-Key`, a replay
 /// returns the stored response and applies nothing; the same key with another body is 422.
 #[utoipa::path(tag = "Records", security(("bearer" = [])),
-    params(OrgPath, ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry; scoped to the org")),
+    params(OrgPath, ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry; scoped to the org. 1 to 255 printable ASCII characters, not all spaces", pattern = "^[ -~]*[!-~][ -~]*$", max_length = 255)),
     request_body(content((BatchRequest = "application/json"), (BatchRequest = "application/xml"))),
     responses(
         (status = 200, content((BatchResponse = "application/json"), (BatchResponse = "application/xml"))),

@@ -145,7 +145,11 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalBody<T> {
         let payload = payload.take();
         Box::pin(async move {
             let raw = read(&req, payload).await?;
-            if raw.iter().all(u8::is_ascii_whitespace) {
+            // No body, or JSON's null, is the default request.
+            let blank = raw.iter().all(u8::is_ascii_whitespace)
+                || (raw.trim_ascii() == b"null"
+                    && request_format(&req).is_ok_and(|f| f == Format::Json));
+            if blank {
                 let format = request_format(&req).unwrap_or(Format::Json);
                 return Ok(OptionalBody(Body {
                     value: T::default(),
@@ -200,6 +204,16 @@ async fn read(req: &HttpRequest, mut payload: Payload) -> Result<web::Bytes, Api
 pub fn decode<T: DeserializeOwned>(raw: &[u8], format: Format) -> Result<T, ApiError> {
     match format {
         Format::Json => {
+            // Every body is an object; serde would also read a struct from an array.
+            let first = raw.iter().find(|b| !b.is_ascii_whitespace());
+            if first.is_some_and(|b| *b != b'{')
+                && serde_json::from_slice::<serde_json::Value>(raw).is_ok()
+            {
+                return Err(ApiError::new(
+                    Code::InvalidBody,
+                    "the JSON body must be an object",
+                ));
+            }
             unique_keys(raw)?;
             serde_json::from_slice(raw).map_err(|e| {
                 use serde_json::error::Category;

@@ -87,6 +87,11 @@ pub struct ConflictQuery {
     pub all: Option<bool>,
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    /// The `Next` of the previous page.
+    #[param(
+        pattern = "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$",
+        max_length = 1024
+    )]
     pub cursor: Option<String>,
 }
 

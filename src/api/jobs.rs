@@ -144,6 +144,11 @@ pub struct JobQuery {
     /// 1 to 1000 (100 when absent).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    /// The `Next` of the previous page.
+    #[param(
+        pattern = "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$",
+        max_length = 1024
+    )]
     pub cursor: Option<String>,
 }
 
@@ -164,7 +169,7 @@ async fn list_jobs(
         limit: query.limit,
         cursor: query.cursor,
     };
-    let limit = page.limit()?;
+    let (limit, before) = (page.limit()?, page.after()?);
     let org = match (&who.org, query.org) {
         (Some(own), Some(asked)) if asked != own.as_str() => {
             return Ok(Reply::ok(JobList {
@@ -179,7 +184,7 @@ async fn list_jobs(
         org,
         status: query.status,
         kind: query.kind,
-        before: page.after()?,
+        before,
     };
     let rows = state
         .db
@@ -272,6 +277,8 @@ pub struct LogQuery {
     /// 1 to 1000 (100 when absent).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    /// The `Next` of the previous page: the position in the log.
+    #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 
@@ -290,14 +297,15 @@ async fn job_log(
 ) -> Result<Reply<JobLog>, ApiError> {
     let job = visible(&state, &who, path.into_inner().id).await?;
     let query = query.into_inner();
-    let page = PageQuery {
+    let limit = PageQuery {
         limit: query.limit,
-        cursor: query.cursor,
-    };
-    let limit = page.limit()?;
-    let after = page
-        .after()?
-        .map(|a| a.parse::<i64>())
+        cursor: None,
+    }
+    .limit()?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(str::parse::<i64>)
         .transpose()
         .map_err(|_| invalid_cursor())?;
     let filter = LogFilter {
@@ -310,7 +318,13 @@ async fn job_log(
         .db
         .run(move |conn| log_rows::read(conn, &job.id, &filter, limit + 1))
         .await?;
-    let (rows, next) = split_page(rows, limit, |r: &LogRow| r.id.to_string());
+    // The log's cursor is the position itself (a number), not an opaque token.
+    let more = usize::try_from(limit).is_ok_and(|l| rows.len() > l);
+    let rows: Vec<LogRow> = rows
+        .into_iter()
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .collect();
+    let next = rows.last().filter(|_| more).map(|r| r.id.to_string());
     Ok(Reply::ok(JobLog {
         entries: rows.into_iter().map(LogEntry::from).collect(),
         next,

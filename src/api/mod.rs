@@ -232,6 +232,10 @@ pub struct PageQuery {
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The `Next` of the previous page.
+    #[param(
+        pattern = "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$",
+        max_length = 1024
+    )]
     pub cursor: Option<String>,
 }
 
@@ -248,18 +252,20 @@ impl PageQuery {
         }
     }
 
-    /// The position the cursor names (an opaque token of [`encode_cursor`]).
+    /// The position the cursor names (an opaque token of [`encode_cursor`]). Any cursor of
+    /// the documented form names a position; one that is not base64url is refused.
     pub fn after(&self) -> Result<Option<String>, ApiError> {
         use base64::Engine;
         let Some(cursor) = &self.cursor else {
             return Ok(None);
         };
+        if cursor.len() > 1024 {
+            return Err(invalid_cursor());
+        }
         base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(cursor)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .map(Some)
-            .ok_or_else(invalid_cursor)
+            .map(|b| Some(String::from_utf8_lossy(&b).into_owned()))
+            .map_err(|_| invalid_cursor())
     }
 }
 

@@ -223,12 +223,30 @@ async fn delete_org(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct CreateUser {
-    #[schema(example = "sync@contoso.example")]
+    /// 1 to 256 characters, without control characters.
+    #[schema(example = "sync@contoso.example", min_length = 1, max_length = 256)]
     pub user_name: String,
-    /// At least 8 characters; stored as an argon2id hash.
+    /// 8 to 1024 characters; stored as an argon2id hash.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
-    /// `org_admin` or `org_user`.
-    pub role: Role,
+    pub role: UserRole,
+}
+
+/// The role of a user of an org (the provider role is not an org's to give).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UserRole {
+    OrgAdmin,
+    OrgUser,
+}
+
+impl From<UserRole> for Role {
+    fn from(r: UserRole) -> Self {
+        match r {
+            UserRole::OrgAdmin => Role::OrgAdmin,
+            UserRole::OrgUser => Role::OrgUser,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -263,15 +281,10 @@ async fn create_user(
                 .field("UserName"),
         );
     }
-    if req.password.chars().count() < 8 || req.password.len() > 1024 {
+    if !(8..=1024).contains(&req.password.chars().count()) {
         return Err(
             ApiError::new(Code::WeakPassword, "Password must be 8 to 1024 characters")
                 .field("Password"),
-        );
-    }
-    if req.role == Role::Provider {
-        return Err(
-            ApiError::new(Code::InvalidRole, "Role must be org_admin or org_user").field("Role"),
         );
     }
     let given = req.password;
@@ -279,7 +292,7 @@ async fn create_user(
         .await
         .map_err(ApiError::internal)??;
     let org = path.into_inner().org;
-    let role = req.role;
+    let role = Role::from(req.role);
     let row = state
         .db
         .run(move |conn| {

@@ -162,9 +162,10 @@ fn precondition(req: &HttpRequest) -> Result<Precondition, ApiError> {
     if text == "*" {
         return Ok(Precondition::Exists);
     }
-    text.trim_start_matches("W/")
-        .strip_prefix('"')
+    let tag = text.strip_prefix("W/").unwrap_or(text);
+    tag.strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
+        .filter(|t| (1..=18).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|t| t.parse::<i64>().ok())
         .map(Precondition::Version)
         .ok_or_else(|| {
@@ -350,7 +351,7 @@ async fn write_at_path(
 }
 
 /// Replaces every attribute of a record, or creates it (201) when it does not exist.
-#[utoipa::path(tag = "Records", security(("bearer" = [])), params(RecordPath, ("If-Match" = Option<String>, Header, description = "\"<Version>\" or *")),
+#[utoipa::path(tag = "Records", security(("bearer" = [])), params(RecordPath, ("If-Match" = Option<String>, Header, description = "\"<Version>\" or *", pattern = r#"^(\*|(W/)?"[0-9]{1,18}")$"#)),
     request_body(content((RecordInput = "application/json"), (RecordInput = "application/xml"))),
     responses(
         (status = 200, content((Record = "application/json"), (Record = "application/xml")), headers(("ETag" = String))),
@@ -370,7 +371,7 @@ async fn replace_record(
 }
 
 /// Changes the given attributes of a record (`null` clears one).
-#[utoipa::path(tag = "Records", security(("bearer" = [])), params(RecordPath, ("If-Match" = Option<String>, Header, description = "\"<Version>\" or *")),
+#[utoipa::path(tag = "Records", security(("bearer" = [])), params(RecordPath, ("If-Match" = Option<String>, Header, description = "\"<Version>\" or *", pattern = r#"^(\*|(W/)?"[0-9]{1,18}")$"#)),
     request_body(content((RecordInput = "application/json"), (RecordInput = "application/xml"))),
     responses(
         (status = 200, content((Record = "application/json"), (Record = "application/xml")), headers(("ETag" = String))),
@@ -389,7 +390,7 @@ async fn update_record(
 }
 
 /// Deletes a record, leaving a tombstone in the change feed.
-#[utoipa::path(tag = "Records", security(("bearer" = [])), params(RecordPath, ("If-Match" = Option<String>, Header, description = "\"<Version>\" or *")),
+#[utoipa::path(tag = "Records", security(("bearer" = [])), params(RecordPath, ("If-Match" = Option<String>, Header, description = "\"<Version>\" or *", pattern = r#"^(\*|(W/)?"[0-9]{1,18}")$"#)),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, body = Problem, content_type = "application/problem+json"),

@@ -101,6 +101,11 @@ pub struct TxQuery {
     /// 1 to 1000 (100 when absent).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
+    /// The `Next` of the previous page.
+    #[param(
+        pattern = "^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$",
+        max_length = 1024
+    )]
     pub cursor: Option<String>,
 }
 

@@ -167,7 +167,7 @@ fn check_provider(id: &str) -> Result<&'static ProviderInfo, Refusal> {
 }
 
 fn check_user_name(user_name: &str) -> Result<(), Refusal> {
-    if user_name.trim().is_empty() || user_name.len() > 256 {
+    if user_name.trim().is_empty() || user_name.chars().count() > 256 {
         return Err(invalid(
             Code::InvalidField,
             "UserName",
@@ -178,7 +178,7 @@ fn check_user_name(user_name: &str) -> Result<(), Refusal> {
 }
 
 fn check_password(password: &str) -> Result<(), Refusal> {
-    if password.is_empty() || password.len() > 1024 {
+    if password.is_empty() || password.chars().count() > 1024 {
         return Err(invalid(
             Code::InvalidField,
             "Password",

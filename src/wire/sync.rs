@@ -57,8 +57,10 @@ pub struct SyncSetup {
     /// `{base}/rest/v1/orgs/{server_org}` for the orgsync provider.
     #[schema(example = "http://127.0.0.1:8081/rest/v1/orgs/contoso")]
     pub url: String,
+    #[schema(min_length = 1, max_length = 256)]
     pub user_name: String,
     /// Stored encrypted; never returned.
+    #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
     #[serde(default)]
     pub registration_info: Option<RegistrationInfo>,
