@@ -25,6 +25,25 @@ macro_rules! both_backends {
     };
 }
 
+/// [`both_backends!`] on apps whose settings the calling module's `fn tune(&mut Settings)`
+/// changes before they start: `both_backends_with!(tune; fn_a, fn_b)`.
+macro_rules! both_backends_with {
+    ($tune:ident; $($name:ident),+ $(,)?) => {
+        $(mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$name($crate::testkit::launch::TestApp::sqlite_with(super::$tune).await).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if let Some(app) = $crate::testkit::launch::TestApp::postgres_with(super::$tune).await {
+                    super::$name(app).await
+                }
+            }
+        })+
+    };
+}
+
 mod auth;
 mod bad_input;
 mod batch;
@@ -36,5 +55,6 @@ mod orgs;
 mod processes;
 mod records;
 mod schema;
+mod security;
 mod sync;
 mod transactions;
