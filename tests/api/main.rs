@@ -49,6 +49,7 @@ mod bad_input;
 mod batch;
 mod changes;
 mod connect;
+mod contract;
 mod limits;
 mod metadata;
 mod ops;
