@@ -50,6 +50,7 @@ mod batch;
 mod changes;
 mod connect;
 mod contract;
+mod hostile;
 mod limits;
 mod metadata;
 mod ops;
