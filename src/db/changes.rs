@@ -60,11 +60,18 @@ pub fn bounded(
     mut next: impl FnMut(Option<&RecordRow>, i64) -> DbResult<Vec<RecordRow>>,
 ) -> DbResult<(Vec<RecordRow>, bool)> {
     const CHUNK: usize = 100;
+    // The first chunk is small: until a row is read, its size is unknown.
+    const FIRST: usize = 8;
     let mut rows: Vec<RecordRow> = Vec::new();
-    let mut bytes = 0;
+    let mut bytes: usize = 0;
     loop {
-        // One row past the limit tells whether more are left.
-        let want = (limit + 1 - rows.len()).min(CHUNK);
+        // One row past the limit tells whether more are left; a chunk asks for no more rows
+        // than the bytes left can take at the size of the rows read so far.
+        let room = match bytes.checked_div(rows.len()) {
+            Some(average) => max_bytes.saturating_sub(bytes) / average.max(1) + 1,
+            None => FIRST,
+        };
+        let want = (limit + 1 - rows.len()).min(CHUNK).min(room);
         let chunk = next(rows.last(), i64::try_from(want).unwrap_or(i64::MAX))?;
         let got = chunk.len();
         for row in chunk {

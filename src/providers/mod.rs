@@ -75,6 +75,10 @@ impl ProviderError {
             Self::Auth(_) => Code::ServerAuthFailed,
             Self::NotFound { .. } => Code::ServerNotFound,
             Self::TokenExpired => Code::TokenExpired,
+            // A redirect is refused by orgsync itself and keeps the code it was given.
+            Self::Rejected { code, .. } if code == Code::ServerRedirected.as_str() => {
+                Code::ServerRedirected
+            }
             Self::Rejected { .. } => Code::ServerRejected,
             Self::Unavailable(_) => Code::ServerUnavailable,
             Self::Setup { code, .. } => *code,

@@ -25,16 +25,39 @@ macro_rules! both_backends {
     };
 }
 
+/// [`both_backends!`] on apps whose settings the calling module's `fn tune(&mut Settings)`
+/// changes before they start: `both_backends_with!(tune; fn_a, fn_b)`.
+macro_rules! both_backends_with {
+    ($tune:ident; $($name:ident),+ $(,)?) => {
+        $(mod $name {
+            #[actix_web::test]
+            async fn sqlite() {
+                super::$name($crate::testkit::launch::TestApp::sqlite_with(super::$tune).await).await
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if let Some(app) = $crate::testkit::launch::TestApp::postgres_with(super::$tune).await {
+                    super::$name(app).await
+                }
+            }
+        })+
+    };
+}
+
 mod auth;
 mod bad_input;
 mod batch;
 mod changes;
 mod connect;
+mod contract;
+mod hostile;
+mod limits;
 mod metadata;
 mod ops;
 mod orgs;
 mod processes;
 mod records;
 mod schema;
+mod security;
 mod sync;
 mod transactions;

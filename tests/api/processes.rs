@@ -1,4 +1,5 @@
-//! The real binary in separate processes: killed mid-job, and two of them on one queue.
+//! The real binary in separate processes: killed mid-job, two of them on one queue, jobs whose
+//! processes keep dying, and the memory concurrent reads of large records take.
 
 use std::path::Path;
 use std::time::Duration;
@@ -313,4 +314,147 @@ async fn an_upload_killed_mid_way_loses_nothing_and_applies_nothing_twice_postgr
 fn shared_keys(s: &mut Settings) {
     s.workers = 0;
     seal_with_process_key(s);
+}
+
+/// Waits until the job is in process with `tries` tries started (each logged its Start).
+async fn tries_started(client: &Client, id: &str, tries: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        // The log first: a try is claimed (and counted) before it logs its Start.
+        let started = start_entries(client, id).await.len();
+        let job = client.job(id).await;
+        if job["Status"] == "InProcess" && started == tries {
+            assert_eq!(job["Tries"], tries, "{job}");
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "try {tries} never started: {job}"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A job whose process dies in every try: once its last try's process has died, the next
+/// process fails it (`worker_lost`) instead of running a try past `MaxTries`.
+async fn dying_processes_never_pass_max_tries(observer: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let stop_tarpit = tarpit(port);
+    let url = format!("http://127.0.0.1:{port}/rest/v1/orgs/contoso");
+    let process = launch(&observer.db_url, dir.path()).set("ORGSYNC_JOB_MAX_TRIES", "2");
+    let mut first = process.clone().label("first").start().await;
+    let id = first.connect_async("client", &url, json!({})).await;
+    tries_started(&observer, &id, 1).await;
+    first.kill();
+    // The next process takes it over once the lease lapses, and dies in its last try too.
+    let mut second = process.clone().label("second").start().await;
+    tries_started(&observer, &id, 2).await;
+    second.kill();
+    let third = process.label("third").start().await;
+    let job = third
+        .wait_job(&id, &["Failed", "Completed", "Cancelled"], 60)
+        .await;
+    assert_eq!(job["Status"], "Failed", "{job}");
+    assert_eq!(job["Error"]["Code"], "worker_lost", "{job}");
+    assert_eq!(job["Tries"], 2, "{job}");
+    assert_eq!(job["MaxTries"], 2, "{job}");
+    let starts = start_entries(&third, &id).await;
+    assert_eq!(starts.len(), 2, "no third try ran: {starts:?}");
+    stop_tarpit.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[actix_web::test]
+async fn dying_processes_never_pass_max_tries_sqlite() {
+    dying_processes_never_pass_max_tries(TestApp::sqlite_with(|s| s.workers = 0).await).await;
+}
+
+#[actix_web::test]
+async fn dying_processes_never_pass_max_tries_postgres() {
+    if let Some(observer) = TestApp::postgres_with(|s| s.workers = 0).await {
+        dying_processes_never_pass_max_tries(observer).await;
+    }
+}
+
+const MIB: u64 = 1024 * 1024;
+
+/// Reads the whole change feed of `org` page by page as one client does; gives the changes.
+async fn read_feed(client: &Client, org: &str) -> usize {
+    let mut since: Option<String> = None;
+    let mut count = 0;
+    loop {
+        let mut body = json!({"Limit": 10000});
+        if let Some(s) = &since {
+            body["Since"] = json!(s);
+        }
+        let page = client
+            .post(&format!("/rest/v1/orgs/{org}/changes"))
+            .json(&body)
+            .send()
+            .await
+            .expect(reqwest::StatusCode::OK)
+            .json();
+        count += page["Changes"].as_array().unwrap().len();
+        since = Some(page["Next"].as_str().unwrap().to_owned());
+        if !page["More"].as_bool().unwrap() {
+            return count;
+        }
+    }
+}
+
+/// Four clients reading a feed of 60 records of 0.9 MiB each at once: the process's peak
+/// memory grows by a few pages (of 4 MiB each), not by copies of the whole feed (54 MiB).
+async fn concurrent_reads_of_large_records_stay_bounded(observer: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let process = launch(&observer.db_url, dir.path())
+        .label("reader")
+        .start()
+        .await;
+    let org = process.crm_org("contoso").await;
+    let n = 60;
+    for i in 0..n {
+        let description = format!("{i:02}").repeat(9 * 1024 * 1024 / 20);
+        process
+            .create_record(
+                &org,
+                "account",
+                json!({"name": format!("Large {i}"), "description": description}),
+            )
+            .await;
+    }
+    let rss_before = process.rss();
+    let peak_before = process.peak_rss();
+    let readers = (0..4).map(|_| read_feed(&process, &org));
+    let counts = futures_util::future::join_all(readers).await;
+    assert_eq!(counts, vec![n; 4], "every reader read every record");
+    let peak_after = process.peak_rss();
+    let growth = peak_after.saturating_sub(rss_before);
+    eprintln!(
+        "reads of {n} records of 0.9 MiB by 4 clients at once: RSS before {} MiB, peak before {} MiB, \
+         peak after {} MiB, growth {} MiB",
+        rss_before / MIB,
+        peak_before / MIB,
+        peak_after / MIB,
+        growth / MIB
+    );
+    assert!(
+        growth < 150 * MIB,
+        "the peak grew by {} MiB (from {} MiB to {} MiB)",
+        growth / MIB,
+        rss_before / MIB,
+        peak_after / MIB
+    );
+}
+
+#[actix_web::test]
+async fn concurrent_reads_of_large_records_stay_bounded_sqlite() {
+    concurrent_reads_of_large_records_stay_bounded(TestApp::sqlite_with(|s| s.workers = 0).await)
+        .await;
+}
+
+#[actix_web::test]
+async fn concurrent_reads_of_large_records_stay_bounded_postgres() {
+    if let Some(observer) = TestApp::postgres_with(|s| s.workers = 0).await {
+        concurrent_reads_of_large_records_stay_bounded(observer).await;
+    }
 }

@@ -5,7 +5,8 @@
 //!   ([`launch::Process`]); the only place that calls orgsync's startup API.
 //! - [`client`]: the one HTTP client, raw requests and typed shortcuts.
 //! - [`fixtures`]: the CRM entities, record builders, the server org and shared secrets.
-//! - [`net`]: ports, a tarpit and a proxy that can take a server down.
+//! - [`net`]: ports, a tarpit, a proxy that can take a server down, a fake server with one
+//!   fixed answer, and raw requests.
 //! - [`digest`]: an order-independent view of an entity's records.
 
 // Each including target uses its own part of the kit.

@@ -1,5 +1,5 @@
-//! Loopback networking: free ports, a server stuck mid-request, and a proxy that can take a
-//! server down or lose its answers.
+//! Loopback networking: free ports, a server stuck mid-request, a proxy that can take a
+//! server down or lose its answers, a fake server with one fixed answer, and raw requests.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -127,4 +127,161 @@ fn relay(client: TcpStream, target: &str, mode: ProxyMode) {
         }
     }
     let _ = c_write.shutdown(Shutdown::Both);
+}
+
+/// A fake HTTP server on a loopback port: it answers every request with one fixed response
+/// (then closes the connection) and keeps every byte it received, to show what a client sent
+/// it, or that nothing reached it.
+pub struct FakeServer {
+    pub port: u16,
+    received: Arc<Mutex<Vec<u8>>>,
+    requests: Arc<Mutex<usize>>,
+}
+
+impl FakeServer {
+    /// Answers every request with exactly these bytes.
+    pub fn start(response: Vec<u8>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let requests = Arc::new(Mutex::new(0));
+        let (got, count) = (received.clone(), requests.clone());
+        let response = Arc::new(response);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (got, count, response) = (got.clone(), count.clone(), response.clone());
+                std::thread::spawn(move || answer(stream, &got, &count, &response));
+            }
+        });
+        Self {
+            port,
+            received,
+            requests,
+        }
+    }
+
+    /// Answers every request with this status line (`307 Temporary Redirect`), these headers
+    /// and this body (its `Content-Length` and `Connection: close` are added).
+    pub fn respond(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Self {
+        let mut head = format!("HTTP/1.1 {status}\r\n");
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        ));
+        let mut response = head.into_bytes();
+        response.extend_from_slice(body);
+        Self::start(response)
+    }
+
+    /// The Url of the server org `org` on this server.
+    pub fn org_url(&self, org: &str) -> String {
+        format!("http://127.0.0.1:{}/rest/v1/orgs/{org}", self.port)
+    }
+
+    /// Every byte received so far, of every connection.
+    pub fn received(&self) -> Vec<u8> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Whether `needle` is anywhere in what it received.
+    pub fn received_contains(&self, needle: &str) -> bool {
+        let got = self.received();
+        got.windows(needle.len()).any(|w| w == needle.as_bytes())
+    }
+
+    /// How many requests it answered.
+    pub fn requests(&self) -> usize {
+        *self.requests.lock().unwrap()
+    }
+}
+
+/// Reads one request (its head, and a body of its `Content-Length`), keeps it, answers.
+fn answer(mut stream: TcpStream, got: &Mutex<Vec<u8>>, count: &Mutex<usize>, response: &[u8]) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut request = Vec::new();
+    let mut buf = [0u8; 16384];
+    let mut wanted: Option<usize> = None;
+    loop {
+        if wanted.is_some_and(|n| request.len() >= n) {
+            break;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                request.extend_from_slice(&buf[..n]);
+                got.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        }
+        if wanted.is_none() {
+            if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                wanted = Some(end + 4 + length);
+            }
+        }
+    }
+    if request.is_empty() {
+        return;
+    }
+    *count.lock().unwrap() += 1;
+    let _ = stream.write_all(response);
+    let _ = stream.flush();
+    let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// Sends `request` as raw bytes to the server at `base` (`http://host:port`) and reads the
+/// answer until the server closes the connection (or 10 s pass): its status (0 when none
+/// came) and its body.
+pub fn raw_request(base: &str, request: &[u8]) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // The server may answer and close before it has read all of a long request.
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 16384];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+        if let Some(body) = complete(&answer) {
+            let status = status_of(&answer);
+            return (status, body);
+        }
+    }
+    let status = status_of(&answer);
+    let body = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or_else(Vec::new, |end| answer[end + 4..].to_vec());
+    (status, body)
+}
+
+fn status_of(answer: &[u8]) -> u16 {
+    String::from_utf8_lossy(answer)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The body of an answer once all of it (by its `Content-Length`) has come.
+fn complete(answer: &[u8]) -> Option<Vec<u8>> {
+    let end = answer.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())?;
+    let body = &answer[end + 4..];
+    (body.len() >= length).then(|| body[..length].to_vec())
 }
