@@ -156,24 +156,21 @@ pub fn list(conn: &mut DbConn, filter: &JobFilter, limit: i64) -> DbResult<Vec<J
 /// and processes claim side by side; SQLite's write lock serializes them. A lapsed job that
 /// had used its last try fails instead: a try whose process died counts, so `MaxTries` holds
 /// however often workers die.
-pub fn claim(conn: &mut DbConn, worker: &str, lease_micros: i64) -> DbResult<Option<JobRow>> {
-    loop {
-        match claim_once(conn, worker, lease_micros)? {
-            Claim::Job(job) => return Ok(Some(*job)),
-            Claim::Exhausted => continue,
-            Claim::Nothing => return Ok(None),
-        }
-    }
+pub fn claim(conn: &mut DbConn, worker: &str, lease_micros: i64) -> DbResult<Claim> {
+    claim_in(conn, worker, lease_micros)
 }
 
-enum Claim {
+/// What a claim found.
+pub enum Claim {
+    /// A job to run, claimed by the worker.
     Job(Box<JobRow>),
-    /// A lapsed job with no try left was failed; look again.
-    Exhausted,
+    /// A lapsed job with no try left, failed now (the worker runs its kind's failure hook and
+    /// looks again).
+    Exhausted(Box<JobRow>),
     Nothing,
 }
 
-fn claim_once(conn: &mut DbConn, worker: &str, lease_micros: i64) -> DbResult<Claim> {
+fn claim_in(conn: &mut DbConn, worker: &str, lease_micros: i64) -> DbResult<Claim> {
     write_tx(conn, |conn| {
         let now = now_micros();
         let runnable = jobs::status
@@ -215,7 +212,7 @@ fn claim_once(conn: &mut DbConn, worker: &str, lease_micros: i64) -> DbResult<Cl
                     jobs::lease_until.eq(None::<i64>),
                 ))
                 .execute(conn)?;
-            return Ok(Claim::Exhausted);
+            return Ok(Claim::Exhausted(Box::new(require(conn, &id)?)));
         }
         diesel::update(jobs::table.find(&id))
             .set((

@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use super::registry::Registry;
 use super::{JobContext, JobError, JobStatus, LogLevel};
-use crate::db::jobs::{self, JobRow};
+use crate::db::jobs::{self, Claim, JobRow};
 use crate::domain::error::Code;
 use crate::sync::{Engine, Report};
 
@@ -41,8 +41,9 @@ async fn worker_loop(engine: Engine, registry: Arc<Registry>, worker: String) {
                 .await
         };
         match claimed {
-            Ok(Some(job)) => run(&engine, &registry, job, &worker).await,
-            Ok(None) => actix_web::rt::time::sleep(engine.settings.job_poll).await,
+            Ok(Claim::Job(job)) => run(&engine, &registry, *job, &worker).await,
+            Ok(Claim::Exhausted(job)) => exhausted(&engine, &registry, *job, &worker).await,
+            Ok(Claim::Nothing) => actix_web::rt::time::sleep(engine.settings.job_poll).await,
             Err(e) => {
                 tracing::warn!(error = %e.chain(), "claiming a job failed");
                 actix_web::rt::time::sleep(engine.settings.job_poll).await;
@@ -133,6 +134,25 @@ async fn run_claimed(engine: &Engine, registry: &Registry, job: JobRow, worker: 
         }
         None => tracing::info!("job finished"),
     }
+}
+
+/// A job whose process died on its last try: failed by the claim, its kind's failure hook
+/// runs here (a Connect leaves its connection `Failed`, as after any failure for good).
+async fn exhausted(engine: &Engine, registry: &Registry, job: JobRow, worker: &str) {
+    let Some(error) = job.error.as_ref().map(|e| e.get().clone()) else {
+        return;
+    };
+    tracing::warn!(job = %job.id, code = %error.code, "job failed: {}", error.message);
+    let stop = Arc::new(AtomicBool::new(true));
+    let ctx = JobContext::new(engine.clone(), job.clone(), worker.to_owned(), stop);
+    let _ = ctx
+        .log(vec![ctx.entry(
+            LogLevel::Error,
+            "Finish",
+            error.to_string(),
+        )])
+        .await;
+    registry.failed(&ctx, &error).await;
 }
 
 async fn heartbeat(engine: Engine, id: String, worker: String, stop: Arc<AtomicBool>) {

@@ -502,6 +502,27 @@ async fn max_tries_holds_when_a_worker_dies(app: TestApp) {
     assert_eq!(job["Status"], "Failed", "{job}");
     assert_eq!(job["Error"]["Code"], "worker_lost", "{job}");
     assert_eq!(job["Tries"], max, "{job}");
+    // As after any Connect that failed for good, its connection says so, with the reason.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let connection = app
+            .get("/rest/v1/sync/client/connection")
+            .send()
+            .await
+            .json();
+        if connection["State"] == "Failed" {
+            assert!(
+                connection["LastError"]
+                    .as_str()
+                    .unwrap()
+                    .contains("worker_lost"),
+                "{connection}"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{connection}");
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
     let starts = app
         .job_log(&id)
         .await
