@@ -96,11 +96,9 @@ pub struct RecordInput {
     #[serde(default)]
     pub version: Option<i64>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub created_on: Option<Value>,
+    pub created_on: Option<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub modified_on: Option<Value>,
+    pub modified_on: Option<String>,
     #[serde(default)]
     #[schema(value_type = Object)]
     pub attributes: Map<String, Value>,
