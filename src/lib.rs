@@ -187,17 +187,29 @@ pub async fn purge_jobs(state: &AppState) -> DbResult<usize> {
     Ok(purged)
 }
 
-/// Removes tombstones older than the configured retention; gives how many went.
+/// Removes tombstones, and what jobs kept in their quarantine, older than the configured
+/// retention; gives how many tombstones went.
 pub async fn purge_tombstones(state: &AppState) -> DbResult<usize> {
     let retention =
         i64::try_from(state.settings.tombstone_retention.as_micros()).unwrap_or(i64::MAX);
     let cutoff = db::now_micros().saturating_sub(retention);
-    let purged = state
+    let (purged, kept) = state
         .db
-        .run(move |conn| db::changes::purge(conn, cutoff))
+        .run(move |conn| {
+            Ok::<_, db::DbError>((
+                db::changes::purge(conn, cutoff)?,
+                db::quarantine::purge(conn, cutoff)?,
+            ))
+        })
         .await?;
     if purged > 0 {
         tracing::info!(purged, "purged tombstones past the retention");
+    }
+    if kept > 0 {
+        tracing::info!(
+            purged = kept,
+            "purged quarantined records past the tombstone retention; they can no longer be restored"
+        );
     }
     Ok(purged)
 }

@@ -28,6 +28,12 @@ pub struct Metrics {
     pub job_runs: Family<JobRunLabels, Counter>,
     /// Client transactions by status, read from the database at each scrape (queue depth: Pending).
     pub transactions: Family<JobLabels, Gauge>,
+    /// Jobs the delete guard held.
+    pub held_jobs: Counter,
+    /// Records kept in a job's quarantine before a delete or an overwrite.
+    pub quarantined: Counter,
+    /// Records `UndoDeletes` restored.
+    pub restored: Counter,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -76,6 +82,24 @@ impl Default for Metrics {
             "Client transactions by status (queue depth: Pending)",
             transactions.clone(),
         );
+        let held_jobs = Counter::default();
+        registry.register(
+            "held_jobs",
+            "Jobs the delete guard held until Approve or Cancel",
+            held_jobs.clone(),
+        );
+        let quarantined = Counter::default();
+        registry.register(
+            "quarantined_records",
+            "Records kept in a job's quarantine before a delete or an overwrite",
+            quarantined.clone(),
+        );
+        let restored = Counter::default();
+        registry.register(
+            "restored_records",
+            "Records UndoDeletes restored",
+            restored.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             requests,
@@ -84,6 +108,9 @@ impl Default for Metrics {
             jobs,
             job_runs,
             transactions,
+            held_jobs,
+            quarantined,
+            restored,
         }
     }
 }

@@ -16,6 +16,7 @@ use super::OrgPath;
 use crate::auth::{Principal, Role};
 use crate::db::micros_to_datetime;
 use crate::domain::names::OrgName;
+use crate::domain::safety::{DeleteGuard, MatchOn};
 use crate::domain::setup::{ConflictPolicy, ConnectionState, FilterSource, SyncMode};
 use crate::error::{ApiError, Problem};
 use crate::sync::connection::ConnectionView;
@@ -26,7 +27,7 @@ use crate::AppState;
 #[derive(OpenApi)]
 #[openapi(
     paths(connect_async, get_connection, patch_connection, delete_connection),
-    components(schemas(SyncMode, ConflictPolicy, ConnectionState)),
+    components(schemas(SyncMode, ConflictPolicy, ConnectionState, MatchOn, DeleteGuard)),
     tags((name = "Sync", description = "The sync web service of a client org"))
 )]
 pub struct Doc;
@@ -85,7 +86,14 @@ pub struct Connection {
     pub conflict_policy: ConflictPolicy,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync_interval: Option<String>,
+    /// `Held` while a sync job of the org waits for `Approve` or `Cancel` (`HeldJob`).
     pub state: ConnectionState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_job: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub match_on: Option<MatchOn>,
+    /// The guard in force (the default when none was given).
+    pub delete_guard: DeleteGuard,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,6 +106,11 @@ pub struct Connection {
 impl From<ConnectionView> for Connection {
     fn from(view: ConnectionView) -> Self {
         let row = view.connection;
+        let delete_guard = row.guard();
+        let state = match (&view.held_job, row.state) {
+            (Some(_), ConnectionState::Connected) => ConnectionState::Held,
+            (_, state) => state,
+        };
         let (sync_filters_xml, sync_filters) = match row.sync_filters.map(|f| f.into_inner()) {
             Some(FilterSource::Xml(x)) => (Some(x), None),
             Some(FilterSource::Json(j)) => (None, Some(j)),
@@ -117,7 +130,10 @@ impl From<ConnectionView> for Connection {
             sync_mode: row.sync_mode,
             conflict_policy: row.conflict_policy,
             sync_interval: row.sync_interval_secs.map(|s| format!("PT{s}S")),
-            state: row.state,
+            state,
+            held_job: view.held_job,
+            match_on: row.match_on.map(|m| m.into_inner()),
+            delete_guard,
             last_error: row.last_error,
             last_sync_on: row.last_sync_on.map(micros_to_datetime),
             created_on: micros_to_datetime(row.created_on),

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::schema::{transaction_batches, transactions};
 use super::transactions::TxRow;
 use super::{now_micros, DbConn, DbResult, Json};
-use crate::domain::transaction::TxStatus;
+use crate::domain::transaction::{TxOp, TxStatus};
 use crate::wire::batch::{BatchOperation, BatchRequest};
 
 /// A batch ready to send: its key, its operations, and for each operation the transactions
@@ -53,15 +53,38 @@ pub fn next_pending(
     conn: &mut DbConn,
     org_id: i64,
     only: Option<&[String]>,
+    after_seq: i64,
     limit: i64,
 ) -> DbResult<Vec<TxRow>> {
     let mut q = transactions::table
         .filter(transactions::org_id.eq(org_id))
         .filter(transactions::status.eq(TxStatus::Pending))
         .filter(transactions::batch_key.is_null())
+        .filter(transactions::seq.gt(after_seq))
         .order(transactions::seq.asc())
         .select(TxRow::as_select())
         .limit(limit)
+        .into_boxed();
+    if let Some(ids) = only {
+        q = q.filter(transactions::id.eq_any(ids.to_vec()));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// The records (entity, id) with a pending delete of a record the server has: what the
+/// delete guard counts on the server's side.
+pub fn pending_deletes(
+    conn: &mut DbConn,
+    org_id: i64,
+    only: Option<&[String]>,
+) -> DbResult<Vec<(String, String)>> {
+    let mut q = transactions::table
+        .filter(transactions::org_id.eq(org_id))
+        .filter(transactions::status.eq(TxStatus::Pending))
+        .filter(transactions::operation.eq(TxOp::Delete))
+        .filter(transactions::base_version.gt(0))
+        .select((transactions::entity, transactions::record_id))
+        .distinct()
         .into_boxed();
     if let Some(ids) = only {
         q = q.filter(transactions::id.eq_any(ids.to_vec()));

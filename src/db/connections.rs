@@ -7,6 +7,7 @@ use super::schema::{connections, link_seen, links};
 use super::{now_micros, DbConn, DbResult, Json};
 use crate::domain::error::not_connected;
 use crate::domain::names::LogicalName;
+use crate::domain::safety::{DeleteGuard, MatchOn};
 use crate::domain::setup::{ConflictPolicy, ConnectionState, FilterSource, SyncMode};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -33,6 +34,10 @@ pub struct ConnectionRow {
     pub last_sync_on: Option<i64>,
     pub created_on: i64,
     pub updated_on: i64,
+    /// The attributes that adopt existing client records on a link's first sync.
+    pub match_on: Option<Json<MatchOn>>,
+    /// `None`: the default guard.
+    pub delete_guard: Option<Json<DeleteGuard>>,
 }
 
 pub fn get(conn: &mut DbConn, org_id: i64) -> DbResult<Option<ConnectionRow>> {
@@ -45,6 +50,14 @@ pub fn get(conn: &mut DbConn, org_id: i64) -> DbResult<Option<ConnectionRow>> {
 
 impl ConnectionRow {
     /// Whether the connection selects `entity` (every entity when it names none).
+    /// The delete guard of the connection's jobs.
+    pub fn guard(&self) -> DeleteGuard {
+        self.delete_guard
+            .as_ref()
+            .map(|g| *g.get())
+            .unwrap_or_default()
+    }
+
     pub fn selects(&self, entity: &str) -> bool {
         self.entities
             .as_ref()

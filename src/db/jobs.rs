@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::{job_log, jobs};
+use super::schema::{job_log, jobs, quarantine};
 use super::{now_micros, write_tx, DbConn, DbResult, Json};
 use crate::domain::error::{job_not_found, Code, Refusal};
 use crate::domain::jobs::{Finished, JobError, JobKind, JobStatus, Progress, Summary};
@@ -29,6 +29,8 @@ pub struct JobRow {
     pub lease_owner: Option<String>,
     pub lease_until: Option<i64>,
     pub cancel_requested: bool,
+    /// A job the delete guard held was approved: its deletes go through.
+    pub deletes_approved: bool,
 }
 
 /// A new queued job, runnable at once.
@@ -60,6 +62,7 @@ pub fn enqueue(
         lease_owner: None,
         lease_until: None,
         cancel_requested: false,
+        deletes_approved: false,
     };
     diesel::insert_into(jobs::table)
         .values(&row)
@@ -113,7 +116,7 @@ pub fn active(conn: &mut DbConn, org: &str, kind: JobKind) -> DbResult<Option<Jo
     Ok(jobs::table
         .filter(jobs::org_name.eq(org))
         .filter(jobs::kind.eq(kind))
-        .filter(jobs::status.eq_any([JobStatus::Queued, JobStatus::InProcess]))
+        .filter(jobs::status.eq_any(JobStatus::ACTIVE))
         .order(jobs::entered_on.asc())
         .select(JobRow::as_select())
         .first(conn)
@@ -315,12 +318,15 @@ pub fn finish(
         let owned = jobs::table.find(id).filter(jobs::lease_owner.eq(worker));
         let ended = match outcome {
             Ok((status, summary)) => {
+                // A held job is not done: it waits for Approve or Cancel, and says why.
+                let held = status == JobStatus::Held;
+                let error = held.then(|| Json::new(JobError::held(&summary)));
                 diesel::update(owned)
                     .set((
                         jobs::status.eq(status),
-                        jobs::finished_on.eq(now),
+                        jobs::finished_on.eq((!held).then_some(now)),
                         jobs::summary.eq(Json::new(summary)),
-                        jobs::error.eq(None::<Json<JobError>>),
+                        jobs::error.eq(error),
                         jobs::lease_owner.eq(None::<String>),
                         jobs::lease_until.eq(None::<i64>),
                     ))
@@ -392,18 +398,20 @@ pub fn reset_tries(conn: &mut DbConn, id: &str) -> DbResult<JobRow> {
     require(conn, id)
 }
 
-/// `Cancel`: a queued job is cancelled at once; a running one stops at its next batch boundary.
+/// `Cancel`: a queued or held job is cancelled at once (a held job's planned deletes are
+/// dropped); a running one stops at its next batch boundary.
 pub fn cancel(conn: &mut DbConn, id: &str) -> DbResult<JobRow> {
     write_tx(conn, |conn| {
         let job = require(conn, id)?;
         match job.status {
-            JobStatus::Queued => {
+            JobStatus::Queued | JobStatus::Held => {
                 diesel::update(jobs::table.find(id))
                     .set((
                         jobs::status.eq(JobStatus::Cancelled),
                         jobs::finished_on.eq(now_micros()),
                     ))
                     .execute(conn)?;
+                super::staged::drop_job(conn, id)?;
             }
             JobStatus::InProcess => {
                 diesel::update(jobs::table.find(id))
@@ -423,6 +431,33 @@ pub fn cancel(conn: &mut DbConn, id: &str) -> DbResult<JobRow> {
     })
 }
 
+/// `Approve`: a job the delete guard held runs again, its deletes allowed.
+pub fn approve(conn: &mut DbConn, id: &str) -> DbResult<JobRow> {
+    write_tx(conn, |conn| {
+        let job = require(conn, id)?;
+        if job.status != JobStatus::Held {
+            return Err(Refusal::new(
+                Code::JobNotHeld,
+                format!(
+                    "job '{id}' is {}; only a held job can be approved",
+                    job.status
+                ),
+            )
+            .with("job_status", job.status.as_str())
+            .into());
+        }
+        diesel::update(jobs::table.find(id))
+            .set((
+                jobs::status.eq(JobStatus::Queued),
+                jobs::deletes_approved.eq(true),
+                jobs::run_after.eq(now_micros()),
+                jobs::tries.eq(job.tries.min(job.max_tries - 1).max(0)),
+            ))
+            .execute(conn)?;
+        require(conn, id)
+    })
+}
+
 /// Cancels every queued job of `org` in one statement; gives how many.
 pub fn cancel_queued(conn: &mut DbConn, org: &str) -> DbResult<usize> {
     Ok(diesel::update(
@@ -437,8 +472,8 @@ pub fn cancel_queued(conn: &mut DbConn, org: &str) -> DbResult<usize> {
     .execute(conn)?)
 }
 
-/// Deletes finished jobs that ended before `cutoff_micros` (their logs go with them); gives
-/// how many.
+/// Deletes finished jobs that ended before `cutoff_micros` (their logs and quarantines go with
+/// them); gives how many.
 pub fn purge(conn: &mut DbConn, cutoff_micros: i64) -> DbResult<usize> {
     let finished = JobStatus::FINISHED;
     write_tx(conn, |conn| {
@@ -449,6 +484,9 @@ pub fn purge(conn: &mut DbConn, cutoff_micros: i64) -> DbResult<usize> {
             .load(conn)?;
         for chunk in old.chunks(500) {
             diesel::delete(job_log::table.filter(job_log::job_id.eq_any(chunk))).execute(conn)?;
+            // What the job kept goes with it: nothing could reach it any more.
+            diesel::delete(quarantine::table.filter(quarantine::job_id.eq_any(chunk)))
+                .execute(conn)?;
             diesel::delete(jobs::table.filter(jobs::id.eq_any(chunk))).execute(conn)?;
         }
         Ok(old.len())

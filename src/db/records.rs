@@ -85,6 +85,90 @@ pub fn list_bounded(
     })
 }
 
+/// Makes restored records local-only again: they no longer hold a server version, so no sync
+/// takes them for records that left the server. Inside the write transaction of the restore.
+pub fn forget_server_version(
+    conn: &mut DbConn,
+    org_id: i64,
+    entity: &str,
+    ids: &[String],
+) -> DbResult<()> {
+    for chunk in ids.chunks(CHUNK) {
+        diesel::update(
+            records::table
+                .filter(records::org_id.eq(org_id))
+                .filter(records::entity.eq(entity))
+                .filter(records::id.eq_any(chunk)),
+        )
+        .set(records::server_version.eq(None::<i64>))
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Live records of `entity` that never came from the server and that no open transaction
+/// will deliver: local-only.
+pub fn local_only(
+    conn: &mut DbConn,
+    org_id: i64,
+    entity: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> DbResult<Vec<RecordRow>> {
+    use super::schema::transactions;
+    use crate::domain::transaction::TxStatus;
+    let open = transactions::table
+        .filter(transactions::org_id.eq(org_id))
+        .filter(transactions::entity.eq(entity.to_owned()))
+        .filter(transactions::status.eq_any(TxStatus::OPEN))
+        .select(transactions::record_id);
+    let mut q = records::table
+        .filter(records::org_id.eq(org_id))
+        .filter(records::entity.eq(entity.to_owned()))
+        .filter(records::deleted.eq(false))
+        .filter(records::server_version.is_null())
+        .filter(records::id.ne_all(open))
+        .order(records::id.asc())
+        .limit(limit)
+        .select(RecordRow::as_select())
+        .into_boxed();
+    if let Some(after) = after {
+        q = q.filter(records::id.gt(after.to_owned()));
+    }
+    Ok(q.load(conn)?)
+}
+
+/// Live records of `entity` whose attributes hold the string `id` (a lookup to it, perhaps:
+/// the caller checks which attribute).
+pub fn referring(
+    conn: &mut DbConn,
+    org_id: i64,
+    entity: &str,
+    id: &str,
+) -> DbResult<Vec<RecordRow>> {
+    // `%` and `_` in an id only widen the match; the caller checks each row.
+    let quoted = format!("%\"{id}\"%");
+    Ok(records::table
+        .filter(records::org_id.eq(org_id))
+        .filter(records::entity.eq(entity.to_owned()))
+        .filter(records::deleted.eq(false))
+        .filter(records::attributes.like(quoted))
+        .order(records::id.asc())
+        .select(RecordRow::as_select())
+        .load(conn)?)
+}
+
+/// Live records of `entity`.
+pub fn count(conn: &mut DbConn, org_id: i64, entity: &str) -> DbResult<u64> {
+    let n: i64 = records::table
+        .filter(records::org_id.eq(org_id))
+        .filter(records::entity.eq(entity))
+        .filter(records::deleted.eq(false))
+        .count()
+        .get_result(conn)?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// Live records per entity.
 pub fn counts(conn: &mut DbConn, org_id: i64) -> DbResult<Vec<(String, i64)>> {
     Ok(records::table
@@ -222,6 +306,8 @@ fn plan(
         Precondition::Exists => live
             .is_none()
             .then(|| format!("record '{}' does not exist", op.id)),
+        // A writer that saw no record (0) may write over a tombstone: it saw none either.
+        Precondition::Version(0) if live.is_none() => None,
         Precondition::Version(expected) => (expected != actual)
             .then(|| format!("record '{}' is at version {actual}, not {expected}", op.id)),
     };

@@ -83,6 +83,8 @@ diesel::table! {
         last_sync_on -> Nullable<BigInt>,
         created_on -> BigInt,
         updated_on -> BigInt,
+        match_on -> Nullable<Text>,
+        delete_guard -> Nullable<Text>,
     }
 }
 
@@ -130,6 +132,7 @@ diesel::table! {
         lease_owner -> Nullable<Text>,
         lease_until -> Nullable<BigInt>,
         cancel_requested -> Bool,
+        deletes_approved -> Bool,
     }
 }
 
@@ -192,6 +195,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    staged_deletes (job_id, entity, record_id) {
+        job_id -> Text,
+        org_id -> BigInt,
+        entity -> Text,
+        record_id -> Text,
+        server_version -> Nullable<BigInt>,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    quarantine (id) {
+        id -> BigInt,
+        job_id -> Text,
+        org_id -> BigInt,
+        entity -> Text,
+        record_id -> Text,
+        side -> Text,
+        action -> Text,
+        attributes -> Text,
+        version -> BigInt,
+        created_on -> BigInt,
+        restored_on -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(connections -> orgs (org_id));
 diesel::joinable!(links -> orgs (org_id));
 diesel::joinable!(job_log -> jobs (job_id));
@@ -210,4 +240,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     transactions,
     transaction_batches,
     conflicts,
+    staged_deletes,
+    quarantine,
 );

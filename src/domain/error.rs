@@ -118,11 +118,17 @@ codes! {
         MetadataManagedByServer = "metadata_managed_by_server",
         JobNotRunnable = "job_not_runnable",
         JobFinished = "job_finished",
+        /// `Approve` of a job the delete guard did not hold.
+        JobNotHeld = "job_not_held",
+        /// `UndoDeletes` of a job still queued or running.
+        JobRunning = "job_running",
         TransactionSettled = "transaction_settled",
         TransactionInFlight = "transaction_in_flight",
         ConflictResolved = "conflict_resolved",
         /// The server changed the record after the version a client write was made on.
         Conflict = "conflict",
+        /// A job stopped before deleting more than the connection's delete guard allows.
+        DeleteGuard = "delete_guard",
         /// A job stopped at a batch boundary: cancelled, or its lease went to another worker.
         Cancelled = "cancelled",
     }

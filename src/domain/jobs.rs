@@ -27,6 +27,9 @@ pub enum JobStatus {
     CompletedWithErrors,
     Failed,
     Cancelled,
+    /// Stopped by the delete guard before deleting: `Approve` lets it go on with its deletes,
+    /// `Cancel` drops them.
+    Held,
 }
 
 wire_names!(JobKind {
@@ -40,18 +43,23 @@ wire_names!(JobStatus {
     Completed,
     CompletedWithErrors,
     Failed,
-    Cancelled
+    Cancelled,
+    Held
 });
 
 impl JobStatus {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Queued,
         Self::InProcess,
         Self::Completed,
         Self::CompletedWithErrors,
         Self::Failed,
         Self::Cancelled,
+        Self::Held,
     ];
+
+    /// The statuses of a job that is not done: only one of a kind per org may be in them.
+    pub const ACTIVE: [Self; 3] = [Self::Queued, Self::InProcess, Self::Held];
 
     /// The statuses a job never leaves by itself.
     pub const FINISHED: [Self; 4] = [
@@ -104,6 +112,19 @@ pub struct EntitySummary {
     pub skipped: u64,
     pub failed: u64,
     pub conflicts: u64,
+    /// Client records that never came from the server and that nothing will deliver: left in
+    /// place (a sync never destroys them).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub local_only: u64,
+    /// Existing client records adopted by a server record on the link's first sync (MatchOn).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub matched: u64,
+    /// Client records whose MatchOn values match more than one record: left as they were.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ambiguous: u64,
+    /// Deletes the job found and the delete guard holds until `Approve`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub planned_deletes: u64,
     /// The entity holds more records than its quota after the job (the job does not stop).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub over_quota: bool,
@@ -122,11 +143,19 @@ impl EntitySummary {
         self.skipped += other.skipped;
         self.failed += other.failed;
         self.conflicts += other.conflicts;
+        self.local_only += other.local_only;
+        self.matched += other.matched;
+        self.ambiguous += other.ambiguous;
+        self.planned_deletes += other.planned_deletes;
         self.over_quota |= other.over_quota;
         if other.first_ids.is_some() {
             self.first_ids = other.first_ids;
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Per entity, what a job did.
@@ -161,6 +190,22 @@ impl JobError {
             message: message.into(),
             retryable: false,
         }
+    }
+
+    /// Why a job the delete guard held waits: how many deletes it planned, per entity.
+    pub fn held(summary: &Summary) -> Self {
+        let planned: Vec<String> = summary
+            .iter()
+            .filter(|(_, s)| s.planned_deletes > 0)
+            .map(|(entity, s)| format!("{} of {entity}", s.planned_deletes))
+            .collect();
+        Self::fatal(
+            Code::DeleteGuard,
+            format!(
+                "the delete guard holds {} planned deletes; Approve the job to make them or Cancel it to drop them",
+                planned.join(", ")
+            ),
+        )
     }
 
     /// Whether the job stopped because it was cancelled (or lost its lease), not on a failure.

@@ -30,5 +30,6 @@ pub mod names;
 pub mod policy;
 pub mod provider;
 pub mod record;
+pub mod safety;
 pub mod setup;
 pub mod transaction;

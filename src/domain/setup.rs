@@ -33,6 +33,9 @@ pub enum ConnectionState {
     Connected,
     /// The Connect job failed for good; `LastError` says why.
     Failed,
+    /// Shown, never stored: connected, and a sync job of the org is held by the delete guard
+    /// (`HeldJob` names it) until it is approved or cancelled.
+    Held,
 }
 
 wire_names!(SyncMode { Mirror, Additive });
@@ -45,7 +48,8 @@ wire_names!(ConflictPolicy {
 wire_names!(ConnectionState {
     Connecting,
     Connected,
-    Failed
+    Failed,
+    Held
 });
 
 /// Filters as a connection was given them, kept until the server's metadata can type them.

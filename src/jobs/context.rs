@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::db::job_log::{self, NewLog};
 use crate::db::jobs::{self, JobRow};
-use crate::domain::jobs::Progress;
+use crate::domain::jobs::{Progress, Summary};
 use crate::sync::{Engine, EngineError, Report};
 
 pub struct JobContext {
@@ -55,6 +55,21 @@ impl Report for JobContext {
             .db
             .run(move |conn| jobs::set_progress(conn, &id, &worker, &progress))
             .await?)
+    }
+
+    fn deletes_approved(&self) -> bool {
+        self.job.deletes_approved
+    }
+
+    fn held_summary(&self) -> Option<Summary> {
+        let mut summary = self
+            .job
+            .deletes_approved
+            .then(|| self.job.summary.get().clone())?;
+        for entity in summary.values_mut() {
+            entity.planned_deletes = 0;
+        }
+        Some(summary)
     }
 
     /// Stops the job when a cancel was asked for or the lease was lost. It reads the job's

@@ -32,6 +32,9 @@ pub async fn run(engine: &Engine, report: &dyn Report, org: &str) -> Result<Fini
     let server = provider.metadata().await?;
     let selected = select(&connection, &server)?;
     let filters = typed_filters(&connection, &server)?;
+    if let Some(match_on) = &connection.match_on {
+        match_on.get().check(&selected)?;
+    }
     report.checkpoint().await?;
 
     report.progress("Apply", 2, 3).await?;

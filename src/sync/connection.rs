@@ -12,7 +12,7 @@ use crate::db::jobs::{self as queue, JobRow};
 use crate::db::{metadata, now_micros, orgs, write_tx, DbConn, Json};
 use crate::domain::error::{link_not_found, Code, Refusal};
 use crate::domain::filter::SyncFilters;
-use crate::domain::jobs::{JobError, JobKind};
+use crate::domain::jobs::{JobError, JobKind, JobStatus};
 use crate::domain::names::OrgName;
 use crate::domain::setup::ConnectionState;
 use crate::providers::{self, Provider, ProviderConfig};
@@ -24,6 +24,8 @@ pub struct ConnectionView {
     pub org: String,
     pub connection: ConnectionRow,
     pub links: Vec<LinkRow>,
+    /// The org's sync job the delete guard holds, when there is one.
+    pub held_job: Option<String>,
 }
 
 /// The connection's Connect job has finished: only then may it sync.
@@ -54,10 +56,14 @@ fn sealer_error(e: crate::crypto::SealError) -> EngineError {
 fn view(conn: &mut DbConn, org: &str) -> Result<ConnectionView, EngineError> {
     let (org_row, connection) = connections::of_org(conn, org)?;
     let links = connections::links(conn, org_row.id)?;
+    let held_job = queue::active(conn, org, JobKind::Sync)?
+        .filter(|j| j.status == JobStatus::Held)
+        .map(|j| j.id);
     Ok(ConnectionView {
         org: org.to_owned(),
         connection,
         links,
+        held_job,
     })
 }
 
@@ -94,6 +100,8 @@ impl Engine {
             last_sync_on: None,
             created_on: now,
             updated_on: now,
+            match_on: setup.match_on.map(Json::new),
+            delete_guard: setup.delete_guard.map(Json::new),
         };
         self.db
             .run(move |conn| {
@@ -195,6 +203,15 @@ impl Engine {
                     }
                     if let Some(i) = change.interval_secs {
                         row.sync_interval_secs = i;
+                    }
+                    if let Some(m) = change.match_on {
+                        if let Some(m) = &m {
+                            m.check(&metadata::entities(conn, org_row.id)?)?;
+                        }
+                        row.match_on = m.map(Json::new);
+                    }
+                    if let Some(g) = change.delete_guard {
+                        row.delete_guard = g.map(Json::new);
                     }
                     connections::save(conn, &row)?;
                     let job = if reselect && row.state == ConnectionState::Connected {

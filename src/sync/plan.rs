@@ -1,6 +1,6 @@
 //! What one server change comes to on the client, worked out without I/O from the change and
-//! the client's current row: a write, nothing (already equal), a skip with its reason, or a
-//! failure naming what is wrong.
+//! the client's current row: a write, a delete for the delete guard to count, nothing (already
+//! equal), a local-only record kept, a skip with its reason, or a failure naming what is wrong.
 
 use std::collections::HashMap;
 
@@ -18,7 +18,14 @@ use crate::wire::changes::ChangeOp;
 #[derive(Debug, Clone)]
 pub enum Plan {
     Write(WriteOp),
+    /// A deletion, staged until the delete guard has counted every one of the link's pass: the
+    /// server's version of it, when it has one.
+    Delete(Option<i64>),
     Unchanged,
+    /// A client record that never came from the server: no sync deletes it.
+    LocalOnly,
+    /// A server record that adopted a client record on this read (MatchOn): left as merged.
+    Adopted,
     /// A deletion Additive mode does not make, or of a record the client lacks.
     Skip(&'static str),
     Fail(String),
@@ -43,15 +50,11 @@ pub fn plan(
     match change.op {
         ChangeOp::Delete => match (existing, mode) {
             (None, _) => Plan::Skip("not on the client"),
+            (Some(row), _) if row.server_version.is_none() => Plan::LocalOnly,
             (Some(_), SyncMode::Additive) => Plan::Skip("kept: an Additive sync never deletes"),
-            (Some(_), SyncMode::Mirror) => Plan::Write(WriteOp {
-                entity: def.name.to_string(),
-                id,
-                kind: WriteKind::Delete,
-                attributes: Map::new(),
-                precondition: Precondition::None,
-                server_version: (change.version > 0).then_some(change.version),
-            }),
+            (Some(_), SyncMode::Mirror) => {
+                Plan::Delete((change.version > 0).then_some(change.version))
+            }
         },
         ChangeOp::Upsert => {
             let given = change.attributes.clone().unwrap_or_default();
@@ -180,9 +183,10 @@ mod tests {
     fn deletes_follow_the_mode() {
         let current = held("a-1", json!({"name": "A"}), 9);
         let gone = change("a-1", ChangeOp::Delete, None, 10);
-        assert!(
-            matches!(plan(&account(), SyncMode::Mirror, &gone, &current), Plan::Write(op) if op.kind == WriteKind::Delete)
-        );
+        assert!(matches!(
+            plan(&account(), SyncMode::Mirror, &gone, &current),
+            Plan::Delete(Some(10))
+        ));
         assert!(matches!(
             plan(&account(), SyncMode::Additive, &gone, &current),
             Plan::Skip(_)
@@ -191,6 +195,21 @@ mod tests {
             plan(&account(), SyncMode::Mirror, &gone, &HashMap::new()),
             Plan::Skip(_)
         ));
+    }
+
+    #[test]
+    fn a_record_that_never_came_from_the_server_is_never_deleted() {
+        let mut current = held("a-1", json!({"name": "A"}), 9);
+        for row in current.values_mut() {
+            row.server_version = None;
+        }
+        let gone = change("a-1", ChangeOp::Delete, None, 0);
+        for mode in [SyncMode::Mirror, SyncMode::Additive] {
+            assert!(matches!(
+                plan(&account(), mode, &gone, &current),
+                Plan::LocalOnly
+            ));
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::EngineError;
 use crate::db::job_log::NewLog;
-use crate::domain::jobs::LogLevel;
+use crate::domain::jobs::{LogLevel, Summary};
 
 #[async_trait]
 pub trait Report: Send + Sync {
@@ -16,6 +16,10 @@ pub trait Report: Send + Sync {
     async fn progress(&self, phase: &str, done: u64, total: u64) -> Result<(), EngineError>;
     /// Called at each batch boundary: [`EngineError::Stopped`] when the job must stop.
     async fn checkpoint(&self) -> Result<(), EngineError>;
+    /// The job was held by the delete guard and approved: its deletes go through.
+    fn deletes_approved(&self) -> bool;
+    /// What the job did before the delete guard held it (an approved job goes on from there).
+    fn held_summary(&self) -> Option<Summary>;
 
     /// A log line of this job.
     fn entry(&self, level: LogLevel, action: &str, message: String) -> NewLog {

@@ -31,7 +31,6 @@ pub async fn run(
             Ok::<_, EngineError>((org_id, connection, defs, connections::links(conn, org_id)?))
         })
         .await?;
-    let mode = connection.sync_mode;
     let dry_run = request.dry_run.unwrap_or(false);
     // Signed in on its first call (a token of the process is reused).
     let provider = engine.provider_for(&connection)?;
@@ -41,7 +40,9 @@ pub async fn run(
             .as_ref()
             .is_none_or(|e| e.contains(&l.entity))
     };
-    let mut summary = Summary::new();
+    // Approved after the guard held it, the job goes on from what it had done.
+    let mut summary = ctx.held_summary().unwrap_or_default();
+    let mut held = false;
     let direction = request.direction.unwrap_or_default();
     if direction != Direction::Inbound && request.record_ids.is_none() {
         ctx.progress("Upload", 0, 1).await?;
@@ -68,6 +69,7 @@ pub async fn run(
                 ),
             )
             .await?;
+            held |= uploaded.held;
             for (entity, part) in uploaded.summary {
                 summary.entry(entity).or_default().absorb(part);
             }
@@ -85,11 +87,12 @@ pub async fn run(
             let Some(def) = defs.get(&link.entity) else {
                 continue;
             };
-            let mut download = Download::new(&pass, def, link.clone(), mode, dry_run);
+            let mut download = Download::new(&pass, def, link.clone(), &connection, dry_run);
             match &request.record_ids {
                 Some(ids) => download.items(ids).await?,
                 None => download.run(request.full.unwrap_or(false)).await?,
             }
+            held |= download.held();
             summary
                 .entry(link.entity.clone())
                 .or_default()
@@ -102,6 +105,11 @@ pub async fn run(
             .db
             .run(move |conn| connections::set_last_sync(conn, org_id, now_micros()))
             .await?;
+    }
+    if held {
+        engine.metrics.held_jobs.inc();
+        ctx.progress("Held", 0, 1).await?;
+        return Ok((JobStatus::Held, summary));
     }
     ctx.progress("Done", 1, 1).await?;
     let failed = summary.values().any(|s| s.failed > 0);

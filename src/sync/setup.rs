@@ -11,6 +11,7 @@ use crate::domain::error::{Code, Refusal};
 use crate::domain::filter::SyncFilters;
 use crate::domain::names::LogicalName;
 use crate::domain::provider::{self, ProviderInfo, PROVIDERS};
+use crate::domain::safety::{DeleteGuard, MatchOn};
 use crate::domain::setup::{ConflictPolicy, FilterSource, SyncMode};
 use crate::providers::check_url;
 use crate::wire::orgs::RegistrationInfo;
@@ -35,6 +36,10 @@ pub struct ConnectSetup {
     pub mode: SyncMode,
     pub policy: ConflictPolicy,
     pub interval_secs: Option<i64>,
+    /// Checked against the server's metadata when the Connect job runs.
+    pub match_on: Option<MatchOn>,
+    /// `None`: the default guard.
+    pub delete_guard: Option<DeleteGuard>,
 }
 
 impl ConnectSetup {
@@ -48,6 +53,17 @@ impl ConnectSetup {
         if let Some(source) = &filters {
             check_selected(source, entities.as_deref())?;
         }
+        let match_on = setup.match_on.filter(|m| !m.is_empty());
+        if let (Some(m), Some(selected)) = (&match_on, &entities) {
+            if let Some((stray, _)) = m.entries().find(|(e, _)| !selected.contains(e)) {
+                return Err(invalid(
+                    Code::InvalidField,
+                    "MatchOn",
+                    format!("MatchOn names entity '{stray}', which Entities does not select"),
+                )
+                .with("entity", stray.as_str()));
+            }
+        }
         Ok(Self {
             provider,
             url: setup.url.trim().to_owned(),
@@ -60,6 +76,8 @@ impl ConnectSetup {
             mode: setup.sync_mode.unwrap_or_default(),
             policy: setup.conflict_policy.unwrap_or_default(),
             interval_secs: check_interval(setup.sync_interval.as_deref())?,
+            match_on,
+            delete_guard: setup.delete_guard,
         })
     }
 }
@@ -80,6 +98,10 @@ pub struct ConnectionChange {
     pub policy: Option<ConflictPolicy>,
     /// `Some(None)`: no periodic sync.
     pub interval_secs: Option<Option<i64>>,
+    /// `Some(None)`: no MatchOn. Checked against the client's metadata by the workflow.
+    pub match_on: Option<Option<MatchOn>>,
+    /// `Some(None)`: the default guard.
+    pub delete_guard: Option<Option<DeleteGuard>>,
 }
 
 impl ConnectionChange {
@@ -134,6 +156,8 @@ impl ConnectionChange {
             mode: patch.sync_mode,
             policy: patch.conflict_policy,
             interval_secs,
+            match_on: patch.match_on.map(|m| m.filter(|m| !m.is_empty())),
+            delete_guard: patch.delete_guard,
         })
     }
 }

@@ -3,7 +3,7 @@
 //! its answer was lost, so nothing applies twice. Conflicts (the server changed the record
 //! since the version the client wrote on) are settled by the connection's policy.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Map, Value};
 
@@ -12,13 +12,15 @@ use super::{Engine, EngineError, Report};
 use crate::db::batches::{self, Batch};
 use crate::db::conflicts::{self, ConflictRow};
 use crate::db::connections::ConnectionRow;
+use crate::db::quarantine::{self, NewQuarantine};
 use crate::db::records::{self, Precondition, WriteKind, WriteOp};
 use crate::db::transactions::{self as tx, Delivered};
 use crate::db::{metadata, now_micros, write_tx, DbConn, DbResult, Json};
 use crate::domain::error::{Code, Refusal};
-use crate::domain::jobs::Summary;
+use crate::domain::jobs::{LogLevel, Summary};
 use crate::domain::names::RecordId;
 use crate::domain::record::{normalize, Source};
+use crate::domain::safety::DeleteGuard;
 use crate::domain::setup::ConflictPolicy;
 use crate::domain::transaction::{ConflictStatus, Resolution, TxError};
 use crate::providers::{Provider, RemoteRecord, Written};
@@ -34,6 +36,8 @@ pub struct Uploaded {
     /// Transaction ids delivered (or collapsed), errored, and held by conflicts.
     pub delivered: Vec<String>,
     pub failed: Vec<String>,
+    /// The delete guard held the deletes of some entity: the job ends `Held`.
+    pub held: bool,
 }
 
 pub struct Upload<'a> {
@@ -41,6 +45,7 @@ pub struct Upload<'a> {
     provider: &'a dyn Provider,
     org_id: i64,
     policy: ConflictPolicy,
+    guard: DeleteGuard,
     /// Only these transactions (an immediate delivery); all pending ones otherwise.
     only: Option<Vec<String>>,
 }
@@ -58,6 +63,7 @@ impl<'a> Upload<'a> {
             provider,
             org_id,
             policy: connection.conflict_policy,
+            guard: connection.guard(),
             only,
         }
     }
@@ -67,6 +73,10 @@ impl<'a> Upload<'a> {
     /// sent again as it was.
     pub async fn run(&self, report: Option<&dyn Report>) -> Result<Uploaded, EngineError> {
         let mut out = Uploaded::default();
+        let held = match report {
+            Some(r) => self.guard_deletes(r, &mut out).await?,
+            None => Vec::new(),
+        };
         let mut rounds = 0;
         loop {
             rounds += 1;
@@ -76,7 +86,7 @@ impl<'a> Upload<'a> {
             if let Some(r) = report {
                 r.checkpoint().await?;
             }
-            let (org_id, only) = (self.org_id, self.only.clone());
+            let (org_id, only, held) = (self.org_id, self.only.clone(), held.clone());
             let max_ops = (self.engine.settings.sync_batch as usize).min(MAX_BATCH_OPS);
             let batch = self
                 .engine
@@ -85,10 +95,15 @@ impl<'a> Upload<'a> {
                     if let Some(b) = batches::unsettled(conn, org_id, only.as_deref())? {
                         return Ok(Some(b));
                     }
-                    write_tx(conn, |conn| claim(conn, org_id, max_ops, only.as_deref()))
+                    write_tx(conn, |conn| {
+                        claim(conn, org_id, max_ops, only.as_deref(), &held)
+                    })
                 })
                 .await?;
             let Some(batch) = batch else { break };
+            if let Some(r) = report {
+                self.quarantine_server(r, &batch).await?;
+            }
             match self
                 .provider
                 .write_batch(&batch.key, &batch.operations)
@@ -110,6 +125,117 @@ impl<'a> Upload<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// Counts the job's deletes of server records per entity against the delete guard. Over
+    /// it (and not approved), the entity's deletes wait: the records whose delete is held are
+    /// given back, and the summary and the log name them.
+    async fn guard_deletes(
+        &self,
+        report: &dyn Report,
+        out: &mut Uploaded,
+    ) -> Result<Vec<(String, String, i64)>, EngineError> {
+        if report.deletes_approved() || self.guard == DeleteGuard::Off {
+            return Ok(Vec::new());
+        }
+        let (org_id, only) = (self.org_id, self.only.clone());
+        let pending = self
+            .engine
+            .db
+            .run(move |conn| batches::pending_deletes(conn, org_id, only.as_deref()))
+            .await?;
+        let mut per_entity: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (entity, id) in pending {
+            per_entity.entry(entity).or_default().push(id);
+        }
+        let mut held = Vec::new();
+        for (entity, ids) in per_entity {
+            let planned = ids.len() as u64;
+            // Unknown on the server's side: only the count limit applies.
+            let holding = self
+                .provider
+                .count(&entity)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(u64::MAX);
+            if !self.guard.holds(planned, holding) {
+                continue;
+            }
+            out.held = true;
+            out.summary
+                .entry(entity.clone())
+                .or_default()
+                .planned_deletes = planned;
+            let of = if holding == u64::MAX {
+                String::new()
+            } else {
+                format!(" of the {holding} records the server holds")
+            };
+            let mut lines = vec![report
+                .entry(
+                    LogLevel::Warning,
+                    "DeleteGuard",
+                    format!(
+                        "held: {planned} client deletes{of} cross the delete guard ({}); none \
+                         is sent until the job is approved",
+                        self.guard
+                    ),
+                )
+                .entity(&entity)];
+            for id in &ids {
+                lines.push(
+                    report
+                        .entry(
+                            LogLevel::Info,
+                            "Planned",
+                            "planned delete on the server, held by the delete guard".to_owned(),
+                        )
+                        .entity(&entity)
+                        .record(id),
+                );
+                held.push((entity.clone(), id.clone(), i64::MIN));
+            }
+            report.log(lines).await?;
+        }
+        Ok(held)
+    }
+
+    /// Keeps the server's records a batch deletes in the job's quarantine, read before the
+    /// batch is sent (a record already gone has nothing to keep).
+    async fn quarantine_server(
+        &self,
+        report: &dyn Report,
+        batch: &Batch,
+    ) -> Result<(), EngineError> {
+        let now = now_micros();
+        let mut kept = Vec::new();
+        for op in batch.operations.iter().filter(|o| o.op == BatchOp::Delete) {
+            let Some(record) = self.provider.record(&op.entity, &op.id).await? else {
+                continue;
+            };
+            kept.push(NewQuarantine {
+                job_id: report.job_id().to_owned(),
+                org_id: self.org_id,
+                entity: op.entity.clone(),
+                record_id: op.id.clone(),
+                side: quarantine::SERVER,
+                action: quarantine::DELETED,
+                attributes: Json::new(record.attributes),
+                version: record.version,
+                created_on: now,
+            });
+        }
+        if kept.is_empty() {
+            return Ok(());
+        }
+        let n = kept.len() as u64;
+        self.engine
+            .db
+            .run(move |conn| quarantine::keep(conn, &kept))
+            .await?;
+        self.engine.metrics.quarantined.inc_by(n);
+        Ok(())
     }
 
     /// Records the server's answers: every delivered or refused operation in one database
@@ -256,26 +382,31 @@ impl<'a> Upload<'a> {
 }
 
 /// Claims the next pending transactions (whole chains of a record, in creation order, skipping
-/// records held up behind an error) and stores the batch they make before it is sent. A chain
-/// created and deleted before delivery needs no operation: it is settled as collapsed.
-/// Inside a write transaction.
+/// records held up behind an error or by the delete guard: `held`) and stores the batch they
+/// make before it is sent. A chain created and deleted before delivery needs no operation: it
+/// is settled as collapsed. Inside a write transaction.
 fn claim(
     conn: &mut DbConn,
     org_id: i64,
     max_ops: usize,
     only: Option<&[String]>,
+    held: &[(String, String, i64)],
 ) -> DbResult<Option<Batch>> {
     let read = i64::try_from(max_ops * 4).unwrap_or(i64::MAX);
-    // Chains that collapsed leave room: look again until a batch or nothing is left.
+    let mut errored = batches::errored(conn, org_id)?;
+    errored.extend_from_slice(held);
+    let mut after = i64::MIN;
+    // Chains that collapsed leave room, and a window of waiting records does not stop the
+    // ones after it: look on until a batch or nothing is left.
     loop {
-        let pending = batches::next_pending(conn, org_id, only, read)?;
-        if pending.is_empty() {
+        let pending = batches::next_pending(conn, org_id, only, after, read)?;
+        let Some(last) = pending.last().map(|t| t.seq) else {
             return Ok(None);
-        }
-        let errored = batches::errored(conn, org_id)?;
+        };
         let chains = chains(pending, &errored, max_ops);
         if chains.is_empty() {
-            return Ok(None);
+            after = last;
+            continue;
         }
         let mut batch = Batch {
             key: uuid::Uuid::now_v7().to_string(),

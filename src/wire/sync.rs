@@ -6,6 +6,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::orgs::RegistrationInfo;
+use crate::domain::safety::{DeleteGuard, MatchOn};
 use crate::domain::setup::{ConflictPolicy, SyncMode};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -84,6 +85,12 @@ pub struct SyncSetup {
     /// ISO 8601 duration (`PT1H`) of the periodic sync job; at least a minute.
     #[serde(default)]
     pub sync_interval: Option<String>,
+    /// Adopts the client's existing records on each link's first sync, by these attributes.
+    #[serde(default)]
+    pub match_on: Option<MatchOn>,
+    /// The delete guard of the connection's jobs; absent: the default (500, 10 %).
+    #[serde(default)]
+    pub delete_guard: Option<DeleteGuard>,
 }
 
 /// `null` and absent told apart: `Some(None)` clears.
@@ -120,6 +127,14 @@ pub struct ConnectionPatch {
     /// `null` stops the periodic sync.
     #[serde(default, deserialize_with = "nullable")]
     pub sync_interval: Option<Option<String>>,
+    /// New MatchOn; `null` clears it. It applies to links that have not had their first sync.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<MatchOn>)]
+    pub match_on: Option<Option<MatchOn>>,
+    /// A new delete guard; `null` puts back the default.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<DeleteGuard>)]
+    pub delete_guard: Option<Option<DeleteGuard>>,
 }
 
 #[derive(Deserialize, ToSchema)]

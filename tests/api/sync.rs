@@ -132,12 +132,18 @@ async fn a_filter_keeps_exactly_the_matching_records(app: TestApp) {
         client,
         in_scope(&digest(&server, "contoso", "account").await)
     );
-    // A new filter re-reads the link in full.
+    // A new filter re-reads the link in full. It takes every record the client holds out of
+    // scope: the delete guard holds the job until it is approved.
     let link = app.patch("/rest/v1/sync/client/links/account")
         .json(&json!({"SyncFilter": {"Conditions": [{"Attribute": "statecode", "Operator": "eq", "Value": 1}]}}))
         .send().await.expect(StatusCode::OK).json();
     assert_eq!(link["NeedsFull"], true);
-    app.sync("client", json!({})).await;
+    let held = app.sync("client", json!({})).await;
+    assert_eq!(held["Status"], "Held", "{held}");
+    assert_eq!(held["Summary"]["account"]["PlannedDeletes"], 19, "{held}");
+    let job = app.approve(&held).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert_eq!(counts(&job, "account").2, 19);
     let server_all = digest(&server, "contoso", "account").await;
     let inactive: std::collections::BTreeMap<String, Value> = server_all
         .into_iter()
@@ -188,11 +194,21 @@ async fn a_full_mirror_sync_removes_what_the_server_lacks(app: TestApp) {
     let (server, url) = seeded_server(20).await;
     app.connect("client", &url, json!({})).await;
     app.sync("client", json!({})).await;
-    // The client got records the server never had (written while disconnected from the rules).
+    // While the client is disconnected, the server deletes two records the client got from it,
+    // and the client writes two of its own.
     app.delete("/rest/v1/sync/client/connection")
         .send()
         .await
         .expect(StatusCode::NO_CONTENT);
+    server
+        .write_batch(
+            "contoso",
+            vec![
+                json!({"Op": "Delete", "Entity": "account", "Id": "acc-00003"}),
+                json!({"Op": "Delete", "Entity": "account", "Id": "acc-00004"}),
+            ],
+        )
+        .await;
     app.write_batch(
         "client",
         vec![
@@ -204,11 +220,12 @@ async fn a_full_mirror_sync_removes_what_the_server_lacks(app: TestApp) {
     app.connect("client", &url, json!({})).await;
     let job = app.sync("client", json!({"Full": true})).await;
     assert_eq!(job["Status"], "Completed", "{job}");
+    // The records that came from the server and left it go; the client's own stay.
     assert_eq!(counts(&job, "account").2, 2);
-    assert_eq!(
-        digest(&app, "client", "account").await,
-        digest(&server, "contoso", "account").await
-    );
+    assert_eq!(job["Summary"]["account"]["LocalOnly"], 2, "{job}");
+    let mut client = digest(&app, "client", "account").await;
+    assert!(client.remove("stray-1").is_some() && client.remove("stray-2").is_some());
+    assert_eq!(client, digest(&server, "contoso", "account").await);
 }
 
 async fn per_item_sync_touches_only_the_named_records(app: TestApp) {

@@ -112,9 +112,27 @@ async fn offline_writes_wait_for_the_sync_which_delivers_them(app: TestApp) {
     );
 
     let before = server_version(&server).await;
-    let job = app.sync("client", json!({})).await;
+    let held = app.sync("client", json!({})).await;
+    // One delete of the few records the server holds is more than the default guard's 10 %:
+    // the job sends the rest and holds the delete until approved.
+    assert_eq!(held["Status"], "Held", "{held}");
+    assert_eq!(held["Error"]["Code"], "delete_guard", "{held}");
+    assert_eq!(held["Summary"]["account"]["PlannedDeletes"], 1, "{held}");
+    assert_eq!(
+        server
+            .get("/rest/v1/orgs/contoso/entities/account/records/acc-00002")
+            .send()
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let job = app.approve(&held).await;
     assert_eq!(job["Status"], "Completed", "{job}");
     assert_eq!(job["Summary"]["account"]["Uploaded"], 4);
+    assert!(
+        job["Summary"]["account"].get("PlannedDeletes").is_none(),
+        "{job}"
+    );
     assert_eq!(
         server_version(&server).await,
         before + 4,

@@ -18,7 +18,14 @@ const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(2);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The statuses a job ends in.
-pub const FINISHED: &[&str] = &["Completed", "CompletedWithErrors", "Failed", "Cancelled"];
+/// The statuses a job stops in: finished, or `Held` by the delete guard until approved.
+pub const FINISHED: &[&str] = &[
+    "Completed",
+    "CompletedWithErrors",
+    "Failed",
+    "Cancelled",
+    "Held",
+];
 
 /// An HTTP client of one orgsync, sending a bearer token with every request.
 pub struct Client {
@@ -193,6 +200,16 @@ impl Client {
             res.text()
         );
         let id = res.json()["JobId"].as_str().unwrap().to_owned();
+        self.wait_job(&id, FINISHED, 120).await
+    }
+
+    /// Approves a job the delete guard held and gives it once it stopped again.
+    pub async fn approve(&self, job: &Value) -> Value {
+        let id = job["JobId"].as_str().unwrap().to_owned();
+        self.post(&format!("/rest/v1/jobs/{id}/Approve"))
+            .send()
+            .await
+            .expect(StatusCode::OK);
         self.wait_job(&id, FINISHED, 120).await
     }
 

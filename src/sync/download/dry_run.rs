@@ -2,13 +2,14 @@
 
 use super::Download;
 use crate::db::records::{self, WriteKind};
+use crate::domain::setup::SyncMode;
 use crate::providers::RemoteChange;
 use crate::sync::plan::{plan, Plan};
 use crate::sync::EngineError;
 use crate::wire::changes::ChangeOp;
 
 impl Download<'_> {
-    /// A dry run's sweep: what a Mirror full read would remove.
+    /// A dry run's sweep: what a full read would remove (Mirror), skip, or keep as local-only.
     pub(super) async fn dry_sweep(&mut self) -> Result<(), EngineError> {
         let mut after: Option<String> = None;
         loop {
@@ -21,9 +22,18 @@ impl Download<'_> {
             let Some(last) = rows.last() else { break };
             after = Some(last.id.clone());
             for row in rows {
-                if !self.dry_seen.contains(&row.id) {
-                    self.count("Delete", &row.id);
+                if self.dry_seen.contains(&row.id) {
+                    continue;
                 }
+                let action = match (row.server_version, self.mode) {
+                    (None, _) => "LocalOnly",
+                    (Some(_), SyncMode::Additive) => "Skip",
+                    (Some(_), SyncMode::Mirror) => {
+                        self.dry_deletes += 1;
+                        "Delete"
+                    }
+                };
+                self.count(action, &row.id);
             }
         }
         Ok(())
@@ -70,7 +80,12 @@ impl Download<'_> {
                     (_, Some(row)) if !row.deleted => "Update",
                     _ => "Create",
                 },
-                Plan::Unchanged => "Unchanged",
+                Plan::Delete(_) => {
+                    self.dry_deletes += 1;
+                    "Delete"
+                }
+                Plan::LocalOnly => "LocalOnly",
+                Plan::Unchanged | Plan::Adopted => "Unchanged",
                 Plan::Skip(_) => "Skip",
                 Plan::Fail(_) => "Fail",
             };

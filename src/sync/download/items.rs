@@ -60,7 +60,7 @@ impl Download<'_> {
             self.ctx.checkpoint().await?;
             self.apply(changes, None, false).await?;
         }
-        Ok(())
+        self.finish_deletes().await
     }
 
     pub(super) fn typed_filters(&self) -> Result<Option<ValidFilters>, Refusal> {

@@ -1,9 +1,16 @@
 //! The download of one link: the server's changes since the link's checkpoint, through the
 //! link's filter, applied to the client in batches. Each batch and the new checkpoint are
 //! committed in one transaction, so a crash resumes from the last batch and nothing applies
-//! twice. A full read keeps its own token; in Mirror mode, when the client already held
-//! records, the ids it sees are kept so that at its end the records the server lacks go.
+//! twice. A full read keeps its own token; when the client already held records, the ids it
+//! sees are kept so that at its end the records the server lacks are found (Mirror deletes the
+//! ones that came from the server; local-only ones stay in every mode).
+//!
+//! Deletes are staged with the batch that found them and made at the end of the link's pass,
+//! once the delete guard has counted them all ([`deletes`]); the first read of a link with
+//! `MatchOn` adopts the client's existing records ([`adopt`]).
 
+mod adopt;
+mod deletes;
 mod dry_run;
 mod items;
 
@@ -13,13 +20,16 @@ use serde_json::Value;
 
 use super::plan::{plan, Plan};
 use super::{Engine, EngineError, Pass, Report};
-use crate::db::connections::{self, LinkRow};
+use crate::db::connections::{self, ConnectionRow, LinkRow};
 use crate::db::job_log::{self, NewLog};
 use crate::db::records::{self, Applied, WriteOp};
+use crate::db::staged::{self, StagedDelete};
 use crate::db::{now_micros, orgs, transactions, write_tx};
 use crate::domain::jobs::{EntitySummary, LogLevel};
 use crate::domain::metadata::EntityDef;
-use crate::domain::setup::SyncMode;
+use crate::domain::names::LogicalName;
+use crate::domain::safety::DeleteGuard;
+use crate::domain::setup::{ConflictPolicy, SyncMode};
 use crate::providers::{ChangesQuery, Provider, ProviderError, RemoteChange};
 use crate::wire::changes::ChangeOp;
 
@@ -34,7 +44,20 @@ pub struct Download<'a> {
     def: &'a EntityDef,
     link: LinkRow,
     mode: SyncMode,
+    policy: ConflictPolicy,
+    guard: DeleteGuard,
+    /// The attributes that adopt existing client records on the link's first read (MatchOn).
+    match_on: Option<Vec<LogicalName>>,
+    /// The job was approved after the guard held it: its staged deletes go through.
+    approved: bool,
+    /// The guard held this link's deletes: the job ends `Held`.
+    held: bool,
+    /// The server records the link's first read adopted client records for (MatchOn): the
+    /// read leaves them as the adoption merged them.
+    adopted: HashSet<String>,
     dry_run: bool,
+    /// A dry run's deletes, for what the guard would hold.
+    dry_deletes: u64,
     summary: EntitySummary,
     /// The link's filter in its JSON form, as the server reads it.
     filter_json: Option<Value>,
@@ -48,7 +71,7 @@ impl<'a> Download<'a> {
         pass: &Pass<'a>,
         def: &'a EntityDef,
         link: LinkRow,
-        mode: SyncMode,
+        connection: &ConnectionRow,
         dry_run: bool,
     ) -> Self {
         let Pass {
@@ -67,9 +90,19 @@ impl<'a> Download<'a> {
             provider,
             org_id,
             def,
+            match_on: connection
+                .match_on
+                .as_ref()
+                .and_then(|m| m.get().attributes(&link.entity).map(<[_]>::to_vec)),
             link,
-            mode,
+            mode: connection.sync_mode,
+            policy: connection.conflict_policy,
+            guard: connection.guard(),
+            approved: ctx.deletes_approved(),
+            held: false,
+            adopted: HashSet::new(),
             dry_run,
+            dry_deletes: 0,
             summary: EntitySummary::default(),
             filter_json,
             dry_seen: HashSet::new(),
@@ -82,6 +115,11 @@ impl<'a> Download<'a> {
             self.summary.first_ids = Some(std::mem::take(&mut self.first_ids));
         }
         self.summary
+    }
+
+    /// The delete guard held this link's deletes.
+    pub fn held(&self) -> bool {
+        self.held
     }
 
     fn entity(&self) -> &str {
@@ -98,6 +136,9 @@ impl<'a> Download<'a> {
             self.start_full().await?;
         }
         let mut full = self.link.full_running;
+        if full && self.link.checkpoint.is_none() && self.match_on.is_some() {
+            self.find_matches().await?;
+        }
         let phase = format!("Download {}", self.entity());
         let total = if full {
             self.provider.count(self.entity()).await.ok().flatten()
@@ -150,12 +191,14 @@ impl<'a> Download<'a> {
             }
         }
         if full {
-            self.finish_full().await?;
+            self.finish_full().await
+        } else {
+            self.finish_deletes().await
         }
-        Ok(())
     }
 
-    /// Begins a full read: from scratch, recording seen ids when a Mirror sweep will be due.
+    /// Begins a full read: from scratch, recording the ids it sees when the client holds
+    /// records, to find at its end the ones the server lacks.
     async fn start_full(&mut self) -> Result<(), EngineError> {
         self.link.full_running = true;
         self.link.full_token = None;
@@ -164,11 +207,7 @@ impl<'a> Download<'a> {
         if self.dry_run {
             return Ok(());
         }
-        let (org_id, entity, mirror) = (
-            self.org_id,
-            self.entity().to_owned(),
-            self.mode == SyncMode::Mirror,
-        );
+        let (org_id, entity) = (self.org_id, self.entity().to_owned());
         let mut link = self.link.clone();
         self.link = self
             .engine
@@ -176,7 +215,7 @@ impl<'a> Download<'a> {
             .run(move |conn| {
                 write_tx(conn, |conn| {
                     let held = !records::list(conn, org_id, &entity, None, 1)?.is_empty();
-                    link.sweep = mirror && held;
+                    link.sweep = held;
                     connections::clear_seen(conn, org_id, &entity)?;
                     connections::save_link(conn, &link)?;
                     Ok::<_, EngineError>(link)
@@ -186,16 +225,20 @@ impl<'a> Download<'a> {
         Ok(())
     }
 
-    /// Ends a full read: the sweep (Mirror), then the full token becomes the checkpoint.
+    /// Ends a full read: the sweep, the staged deletes, then the full token becomes the
+    /// checkpoint. Held by the guard, the read stays open: once approved, the job resumes it
+    /// from its token, and the sweep finds the same records again.
     async fn finish_full(&mut self) -> Result<(), EngineError> {
         if self.dry_run {
-            if self.mode == SyncMode::Mirror {
-                self.dry_sweep().await?;
-            }
-            return Ok(());
+            self.dry_sweep().await?;
+            return self.finish_deletes().await;
         }
         if self.link.sweep {
             self.sweep().await?;
+        }
+        self.finish_deletes().await?;
+        if self.held {
+            return Ok(());
         }
         let (org_id, entity) = (self.org_id, self.entity().to_owned());
         let mut link = self.link.clone();
@@ -255,6 +298,9 @@ impl<'a> Download<'a> {
             "Update" => s.updated += 1,
             "Delete" => s.deleted += 1,
             "Fail" => s.failed += 1,
+            "LocalOnly" => s.local_only += 1,
+            "Match" => s.matched += 1,
+            "Staged" | "Adopted" => {}
             _ => s.skipped += 1,
         }
         if self.dry_run && matches!(action, "Create" | "Update" | "Delete") {
@@ -278,6 +324,7 @@ impl<'a> Download<'a> {
         let org_id = self.org_id;
         let def = self.def.clone();
         let mode = self.mode;
+        let adopted = std::mem::take(&mut self.adopted);
         let job_id = self.ctx.job_id().to_owned();
         let max_bytes = self.engine.settings.record_max_bytes;
         let mut link = self.link.clone();
@@ -297,7 +344,7 @@ impl<'a> Download<'a> {
         } else {
             Vec::new()
         };
-        let (outcomes, link) = self
+        let (outcomes, link, adopted) = self
             .engine
             .db
             .run(move |conn| {
@@ -311,17 +358,32 @@ impl<'a> Download<'a> {
                     )?;
                     let ids: Vec<&str> = changes.iter().map(|c| c.id.as_str()).collect();
                     let held = transactions::with_open_changes(conn, org_id, entity, &ids)?;
+                    let mut staged = Vec::new();
                     let plans: Vec<(String, Plan)> = changes
                         .iter()
                         .map(|c| {
-                            let p = if held.contains(&c.id) {
+                            let p = if c.op == ChangeOp::Upsert && adopted.contains(&c.id) {
+                                // Adopted by the first read's MatchOn pass, merged by the policy.
+                                Plan::Adopted
+                            } else if held.contains(&c.id) {
                                 Plan::Skip("kept: the client's changes to it are not delivered yet")
                             } else {
                                 plan(&def, mode, c, &current)
                             };
+                            if let Plan::Delete(server_version) = p {
+                                staged.push(StagedDelete {
+                                    job_id: job_id.clone(),
+                                    org_id,
+                                    entity: entity.to_owned(),
+                                    record_id: c.id.clone(),
+                                    server_version,
+                                    reason: c.reason.clone(),
+                                });
+                            }
                             (c.id.clone(), p)
                         })
                         .collect();
+                    staged::stage(conn, &staged)?;
                     let ops: Vec<WriteOp> = plans
                         .iter()
                         .filter_map(|(_, p)| match p {
@@ -353,6 +415,19 @@ impl<'a> Download<'a> {
                             Plan::Unchanged => {
                                 ("Unchanged", LogLevel::Info, "already up to date".to_owned())
                             }
+                            Plan::Delete(_) => {
+                                outcomes.push(("Staged", id));
+                                continue;
+                            }
+                            Plan::Adopted => {
+                                outcomes.push(("Adopted", id));
+                                continue;
+                            }
+                            Plan::LocalOnly => (
+                                "LocalOnly",
+                                LogLevel::Info,
+                                "kept: a client record that never came from the server".to_owned(),
+                            ),
                             Plan::Skip(why) => ("Skip", LogLevel::Info, why.to_owned()),
                             Plan::Fail(why) => ("Fail", LogLevel::Error, why),
                         };
@@ -368,11 +443,12 @@ impl<'a> Download<'a> {
                     }
                     connections::save_link(conn, &link)?;
                     job_log::append(conn, &log)?;
-                    Ok::<_, EngineError>((outcomes, link))
+                    Ok::<_, EngineError>((outcomes, link, adopted))
                 })
             })
             .await?;
         self.link = link;
+        self.adopted = adopted;
         for (action, id) in outcomes {
             self.count(action, &id);
         }

@@ -153,10 +153,9 @@ impl<'de> de::SeqAccess<'de> for TextSeq<'de> {
 /// Which keys an element offers when read as a map.
 #[derive(Clone, Copy)]
 pub(super) enum MapMode<'a> {
-    /// `deserialize_any`: child elements only; `<Item Name="k">` is keyed by `k`.
-    Any,
-    /// A generic map: child elements (keyed like `Any`) and attributes other than
-    /// `nil`, `xsi:*` and the `Name` of an `<Item>`.
+    /// A generic map (and `deserialize_any` of an element with children): child elements
+    /// (`<Item Name="k">` keyed by `k`) and attributes other than `nil`, `xsi:*` and the
+    /// `Name` of an `<Item>`.
     Map,
     /// A struct: child elements by name, plus attributes named like one of the fields.
     Struct(&'a [&'a str]),
@@ -182,7 +181,7 @@ impl<'de> ElementMap<'de> {
         for child in &element.children {
             let key = match mode {
                 MapMode::Struct(_) => child.name.as_str(),
-                MapMode::Any | MapMode::Map => map_key(child),
+                MapMode::Map => map_key(child),
             };
             match positions.get(key).and_then(|&i| entries.get_mut(i)) {
                 Some(entry) => {
@@ -205,7 +204,6 @@ impl<'de> ElementMap<'de> {
 
         for (name, value) in &element.attributes {
             let wanted = match mode {
-                MapMode::Any => false,
                 MapMode::Map => {
                     name != "nil"
                         && !name.starts_with("xsi:")

@@ -122,7 +122,7 @@ impl<'de> de::Deserializer<'de> for ElementDeserializer<'de> {
         let result = if element.is_nil() {
             visitor.visit_unit()
         } else if !element.children.is_empty() {
-            visitor.visit_map(ElementMap::new(element, MapMode::Any, &self.path))
+            visitor.visit_map(ElementMap::new(element, MapMode::Map, &self.path))
         } else {
             visitor.visit_borrowed_str(&element.text)
         };

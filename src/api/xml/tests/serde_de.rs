@@ -132,6 +132,18 @@ fn value_any_groups_repeated_children_and_nil() {
 }
 
 #[test]
+fn value_any_reads_attributes_of_an_element_with_children() {
+    let value: serde_json::Value = from_element(&doc(
+        r#"<MatchOn><Entity name="account"><Attribute>email</Attribute></Entity></MatchOn>"#,
+    ))
+    .expect("deserializes");
+    assert_eq!(
+        value,
+        json!({"Entity": {"Attribute": "email", "name": "account"}})
+    );
+}
+
+#[test]
 fn hashmap_of_numbers() {
     let counts: HashMap<String, u64> =
         de("<Counts><account>12</account><contact> 7 </contact></Counts>").expect("deserializes");
