@@ -57,6 +57,7 @@ mod ops;
 mod orgs;
 mod processes;
 mod records;
+mod safety;
 mod schema;
 mod security;
 mod sync;

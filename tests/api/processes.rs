@@ -458,3 +458,112 @@ async fn concurrent_reads_of_large_records_stay_bounded_postgres() {
         concurrent_reads_of_large_records_stay_bounded(observer).await;
     }
 }
+
+/// A process killed while a job waits `Held`, and another killed in the middle of
+/// `UndoDeletes`: nothing is lost, nothing is deleted before the approval, and nothing is
+/// restored twice.
+async fn killed_while_held_and_while_undoing(observer: TestApp) {
+    let server = TestApp::sqlite().await;
+    let url = server_org(&server).await;
+    let n = 2000;
+    let ops = (0..n)
+        .map(|i| account_op(&format!("acc-{i:05}"), &format!("Account {i}"), 0))
+        .collect();
+    server.write_batch("contoso", ops).await;
+    let original = digest(&server, "contoso", "account").await;
+    let dir = tempfile::tempdir().unwrap();
+    let process = launch(&observer.db_url, dir.path()).set("ORGSYNC_SYNC_BATCH", "20");
+    let mut first = process.clone().label("first").start().await;
+    observer.connect("client", &url, json!({})).await;
+    let job = observer.sync("client", json!({})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    let gone: Vec<Value> = (0..n)
+        .filter(|i| i % 4 != 0)
+        .map(|i| delete("account", &format!("acc-{i:05}")))
+        .collect();
+    let deleted = gone.len();
+    server.write_batch("contoso", gone).await;
+    let held = observer.sync("client", json!({})).await;
+    assert_eq!(held["Status"], "Held", "{held}");
+    let id = held["JobId"].as_str().unwrap().to_owned();
+
+    // Killed while the job waits: it still waits, and the client still holds everything.
+    first.kill();
+    let mut second = process.clone().label("second").start().await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(observer.job(&id).await["Status"], "Held");
+    assert_eq!(digest(&observer, "client", "account").await, original);
+    let job = second.approve(&held).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert_eq!(job["Summary"]["account"]["Deleted"], deleted, "{job}");
+    assert_eq!(
+        digest(&observer, "client", "account").await,
+        digest(&server, "contoso", "account").await
+    );
+
+    // Killed in the middle of UndoDeletes (batches of 20): some batches landed, not all.
+    let undo = format!("/rest/v1/jobs/{id}/UndoDeletes");
+    let request = second.post(&undo).json(&json!({}));
+    actix_web::rt::spawn(async move {
+        let _ = request.try_send().await;
+    });
+    let kept = (n - deleted) as i64;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let count = observer.usage_count("client").await;
+        if count > kept {
+            assert!(
+                count < n as i64,
+                "UndoDeletes finished before it could be interrupted"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "nothing was restored");
+        actix_web::rt::time::sleep(Duration::from_millis(2)).await;
+    }
+    second.kill();
+    let third = process.label("third").start().await;
+    let rest = third
+        .post(&undo)
+        .send()
+        .await
+        .expect(reqwest::StatusCode::OK)
+        .json();
+    let restored_before = deleted as i64 - rest["Restored"].as_i64().unwrap();
+    assert!(restored_before > 0, "{rest}");
+    assert_eq!(rest["Skipped"], 0, "{rest}");
+    assert_eq!(digest(&observer, "client", "account").await, original);
+    // Each record was restored once: one Restore line and one transaction each.
+    let mut restores = 0;
+    let mut cursor = String::new();
+    loop {
+        let page = observer
+            .get(&format!("/rest/v1/jobs/{id}/log?Limit=1000{cursor}"))
+            .send()
+            .await
+            .json();
+        let entries = page["Entries"].as_array().unwrap();
+        restores += entries.iter().filter(|e| e["Action"] == "Restore").count();
+        match page["Next"].as_str() {
+            Some(next) => cursor = format!("&Cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(restores, deleted);
+    let job = observer.sync("client", json!({})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert_eq!(job["Summary"]["account"]["Uploaded"], deleted, "{job}");
+    assert_eq!(digest(&server, "contoso", "account").await, original);
+}
+
+#[actix_web::test]
+async fn killed_while_held_and_while_undoing_loses_nothing_sqlite() {
+    killed_while_held_and_while_undoing(TestApp::sqlite_with(shared_keys).await).await;
+}
+
+#[actix_web::test]
+async fn killed_while_held_and_while_undoing_loses_nothing_postgres() {
+    if let Some(observer) = TestApp::postgres_with(shared_keys).await {
+        killed_while_held_and_while_undoing(observer).await;
+    }
+}
