@@ -45,7 +45,14 @@ pub const MANAGERS: &[Role] = &[Role::Provider, Role::OrgAdmin];
 /// Connects a client org to its server org: registers `{org}` when it does not exist, stores
 /// the connection (the password encrypted), and queues the Connect job.
 #[utoipa::path(tag = "Sync", security(("bearer" = [])), params(OrgPath),
-    request_body(content((ConnectRequest = "application/json"), (ConnectRequest = "application/xml"))),
+    request_body(content(
+        (ConnectRequest = "application/json", example = json!({"SyncSetup": {
+            "ProviderID": "orgsync", "Url": "https://server.example/rest/v1/orgs/contoso",
+            "UserName": "sync", "Password": "correct horse battery staple",
+            "Entities": ["account", "contact"], "SyncMode": "Mirror", "ConflictPolicy": "ClientWins",
+            "MatchOn": {"account": ["emailaddress1"]}, "DeleteGuard": {"Count": 500, "Percent": 10}}})),
+        (ConnectRequest = "application/xml", example = json!("<ConnectRequest><SyncSetup><ProviderID>orgsync</ProviderID><Url>https://server.example/rest/v1/orgs/contoso</Url><UserName>sync</UserName><Password>correct horse battery staple</Password><Entities><Entity>account</Entity><Entity>contact</Entity></Entities><SyncMode>Mirror</SyncMode><ConflictPolicy>ClientWins</ConflictPolicy><MatchOn><Entity name=\"account\"><Attribute>emailaddress1</Attribute></Entity></MatchOn><DeleteGuard><Count>500</Count><Percent>10</Percent></DeleteGuard></SyncSetup></ConnectRequest>")),
+    )),
     responses(
         (status = 202, content((JobAccepted = "application/json"), (JobAccepted = "application/xml")), headers(("Location" = String))),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "already_connected"),
@@ -165,7 +172,10 @@ async fn get_connection(
 /// header); new filters are checked against the client's metadata and their links re-read in
 /// full at the next sync.
 #[utoipa::path(tag = "Sync", security(("bearer" = [])), params(OrgPath),
-    request_body(content((ConnectionPatch = "application/json"), (ConnectionPatch = "application/xml"))),
+    request_body(content(
+        (ConnectionPatch = "application/json", example = json!({"MatchOn": {"account": ["name"]}, "DeleteGuard": "Off"})),
+        (ConnectionPatch = "application/xml", example = json!("<ConnectionPatch><MatchOn><Entity name=\"account\"><Attribute>name</Attribute></Entity></MatchOn><DeleteGuard>Off</DeleteGuard></ConnectionPatch>")),
+    )),
     responses(
         (status = 200, content((Connection = "application/json"), (Connection = "application/xml"))),
         AdminWrite,

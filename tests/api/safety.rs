@@ -550,6 +550,16 @@ async fn the_settings_are_checked_and_shown_in_json_and_xml(app: TestApp) {
         .send()
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    // The contract's XML example of a patch.
+    let connection = app
+        .patch("/rest/v1/sync/client/connection")
+        .xml("<ConnectionPatch><MatchOn><Entity name=\"account\"><Attribute>name</Attribute></Entity></MatchOn><DeleteGuard>Off</DeleteGuard></ConnectionPatch>")
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(connection["MatchOn"], json!({"account": ["name"]}));
+    assert_eq!(connection["DeleteGuard"], "Off");
     // Null goes back to the default: no MatchOn, the guard of 500 or 10 %.
     let connection = app
         .patch("/rest/v1/sync/client/connection")
