@@ -12,6 +12,7 @@ pub mod metadata;
 pub mod ops;
 pub mod orgs;
 pub mod problem;
+pub mod quarantine;
 pub mod records;
 pub mod responses;
 pub mod sync;
