@@ -458,12 +458,22 @@ pub fn approve(conn: &mut DbConn, id: &str) -> DbResult<JobRow> {
     })
 }
 
-/// Cancels every queued job of `org` in one statement; gives how many.
-pub fn cancel_queued(conn: &mut DbConn, org: &str) -> DbResult<usize> {
+/// Cancels every job of `org` that waits, queued or held by the delete guard (whose staged
+/// deletes are dropped); gives how many.
+pub fn cancel_waiting(conn: &mut DbConn, org: &str) -> DbResult<usize> {
+    let waiting = [JobStatus::Queued, JobStatus::Held];
+    let held: Vec<String> = jobs::table
+        .filter(jobs::org_name.eq(org))
+        .filter(jobs::status.eq(JobStatus::Held))
+        .select(jobs::id)
+        .load(conn)?;
+    for id in &held {
+        super::staged::drop_job(conn, id)?;
+    }
     Ok(diesel::update(
         jobs::table
             .filter(jobs::org_name.eq(org))
-            .filter(jobs::status.eq(JobStatus::Queued)),
+            .filter(jobs::status.eq_any(waiting)),
     )
     .set((
         jobs::status.eq(JobStatus::Cancelled),

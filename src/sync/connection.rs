@@ -234,7 +234,8 @@ impl Engine {
             .await
     }
 
-    /// Removes the connection and its links and cancels the org's queued jobs; the org and
+    /// Removes the connection and its links and cancels the org's waiting jobs (queued, or
+    /// held by the delete guard: their deletes were planned for this connection); the org and
     /// its records stay.
     pub async fn disconnect(&self, org: &str) -> Result<(), EngineError> {
         let org = org.to_owned();
@@ -243,7 +244,7 @@ impl Engine {
                 write_tx(conn, |conn| {
                     let (org_row, _) = connections::of_org(conn, &org)?;
                     connections::delete(conn, org_row.id)?;
-                    queue::cancel_queued(conn, &org)?;
+                    queue::cancel_waiting(conn, &org)?;
                     Ok(())
                 })
             })
