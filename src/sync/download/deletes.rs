@@ -28,14 +28,19 @@ impl Download<'_> {
             self.entity().to_owned(),
             self.ctx.job_id().to_owned(),
         );
+        // Most passes stage nothing: the records are counted only when there is something to
+        // weigh them against.
         let (planned, holding) = self
             .engine
             .db
             .run(move |conn| {
-                Ok::<_, EngineError>((
-                    staged::count(conn, &job_id, &entity)?,
-                    records::count(conn, org_id, &entity)?,
-                ))
+                let planned = staged::count(conn, &job_id, &entity)?;
+                let holding = if planned == 0 {
+                    0
+                } else {
+                    records::count(conn, org_id, &entity)?
+                };
+                Ok::<_, EngineError>((planned, holding))
             })
             .await?;
         if planned == 0 {
