@@ -130,9 +130,9 @@ pub struct UndoResult {
 /// the quarantine and never restored twice.
 #[utoipa::path(tag = "Jobs", security(("bearer" = [])), params(JobPath),
     request_body(content(
-        (UndoRequest = "application/json", example = json!({"Ids": ["a-17", "a-18"]})),
-        (UndoRequest = "application/xml", example = json!("<UndoDeletes><Ids>a-17</Ids><Ids>a-18</Ids></UndoDeletes>")),
-    )),
+        (Option<UndoRequest> = "application/json", example = json!({"Ids": ["a-17", "a-18"]})),
+        (Option<UndoRequest> = "application/xml", example = json!("<UndoDeletes><Ids>a-17</Ids><Ids>a-18</Ids></UndoDeletes>")),
+    ), description = "Optional: every deletion of the job not restored yet when absent"),
     responses(
         (status = 200, content(
             (UndoResult = "application/json", example = json!({"Restored": 2, "Skipped": 0})),
