@@ -3,7 +3,9 @@
 //! its answer was lost, so nothing applies twice. Conflicts (the server changed the record
 //! since the version the client wrote on) are settled by the connection's policy.
 
-use std::collections::{BTreeMap, HashMap};
+mod guard;
+
+use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
@@ -12,12 +14,11 @@ use super::{Engine, EngineError, Report};
 use crate::db::batches::{self, Batch};
 use crate::db::conflicts::{self, ConflictRow};
 use crate::db::connections::ConnectionRow;
-use crate::db::quarantine::{self, NewQuarantine};
 use crate::db::records::{self, Precondition, WriteKind, WriteOp};
 use crate::db::transactions::{self as tx, Delivered};
 use crate::db::{metadata, now_micros, write_tx, DbConn, DbResult, Json};
 use crate::domain::error::{Code, Refusal};
-use crate::domain::jobs::{LogLevel, Summary};
+use crate::domain::jobs::Summary;
 use crate::domain::names::RecordId;
 use crate::domain::record::{normalize, Source};
 use crate::domain::safety::DeleteGuard;
@@ -125,117 +126,6 @@ impl<'a> Upload<'a> {
             }
         }
         Ok(out)
-    }
-
-    /// Counts the job's deletes of server records per entity against the delete guard. Over
-    /// it (and not approved), the entity's deletes wait: the records whose delete is held are
-    /// given back, and the summary and the log name them.
-    async fn guard_deletes(
-        &self,
-        report: &dyn Report,
-        out: &mut Uploaded,
-    ) -> Result<Vec<(String, String, i64)>, EngineError> {
-        if report.deletes_approved() || self.guard == DeleteGuard::Off {
-            return Ok(Vec::new());
-        }
-        let (org_id, only) = (self.org_id, self.only.clone());
-        let pending = self
-            .engine
-            .db
-            .run(move |conn| batches::pending_deletes(conn, org_id, only.as_deref()))
-            .await?;
-        let mut per_entity: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (entity, id) in pending {
-            per_entity.entry(entity).or_default().push(id);
-        }
-        let mut held = Vec::new();
-        for (entity, ids) in per_entity {
-            let planned = ids.len() as u64;
-            // Unknown on the server's side: only the count limit applies.
-            let holding = self
-                .provider
-                .count(&entity)
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or(u64::MAX);
-            if !self.guard.holds(planned, holding) {
-                continue;
-            }
-            out.held = true;
-            out.summary
-                .entry(entity.clone())
-                .or_default()
-                .planned_deletes = planned;
-            let of = if holding == u64::MAX {
-                String::new()
-            } else {
-                format!(" of the {holding} records the server holds")
-            };
-            let mut lines = vec![report
-                .entry(
-                    LogLevel::Warning,
-                    "DeleteGuard",
-                    format!(
-                        "held: {planned} client deletes{of} cross the delete guard ({}); none \
-                         is sent until the job is approved",
-                        self.guard
-                    ),
-                )
-                .entity(&entity)];
-            for id in &ids {
-                lines.push(
-                    report
-                        .entry(
-                            LogLevel::Info,
-                            "Planned",
-                            "planned delete on the server, held by the delete guard".to_owned(),
-                        )
-                        .entity(&entity)
-                        .record(id),
-                );
-                held.push((entity.clone(), id.clone(), i64::MIN));
-            }
-            report.log(lines).await?;
-        }
-        Ok(held)
-    }
-
-    /// Keeps the server's records a batch deletes in the job's quarantine, read before the
-    /// batch is sent (a record already gone has nothing to keep).
-    async fn quarantine_server(
-        &self,
-        report: &dyn Report,
-        batch: &Batch,
-    ) -> Result<(), EngineError> {
-        let now = now_micros();
-        let mut kept = Vec::new();
-        for op in batch.operations.iter().filter(|o| o.op == BatchOp::Delete) {
-            let Some(record) = self.provider.record(&op.entity, &op.id).await? else {
-                continue;
-            };
-            kept.push(NewQuarantine {
-                job_id: report.job_id().to_owned(),
-                org_id: self.org_id,
-                entity: op.entity.clone(),
-                record_id: op.id.clone(),
-                side: quarantine::SERVER,
-                action: quarantine::DELETED,
-                attributes: Json::new(record.attributes),
-                version: record.version,
-                created_on: now,
-            });
-        }
-        if kept.is_empty() {
-            return Ok(());
-        }
-        let n = kept.len() as u64;
-        self.engine
-            .db
-            .run(move |conn| quarantine::keep(conn, &kept))
-            .await?;
-        self.engine.metrics.quarantined.inc_by(n);
-        Ok(())
     }
 
     /// Records the server's answers: every delivered or refused operation in one database
