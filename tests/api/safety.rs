@@ -419,6 +419,38 @@ async fn a_cancelled_hold_deletes_nothing_and_a_dry_run_shows_the_guard(app: Tes
     );
 }
 
+async fn disconnecting_cancels_a_held_job(app: TestApp) {
+    let (server, url) = seeded_server(20).await;
+    app.connect("client", &url, json!({})).await;
+    app.sync("client", json!({})).await;
+    server
+        .write_batch(
+            "contoso",
+            (0..10)
+                .map(|i| delete("account", &format!("acc-{i:05}")))
+                .collect(),
+        )
+        .await;
+    let held = app.sync("client", json!({})).await;
+    assert_eq!(held["Status"], "Held", "{held}");
+    app.delete("/rest/v1/sync/client/connection")
+        .send()
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    assert_eq!(app.job(&job_id(&held)).await["Status"], "Cancelled");
+    assert_eq!(digest(&app, "client", "account").await.len(), 20);
+    // Connected again, a sync is a new job of the new connection, not the old hold.
+    app.connect("client", &url, json!({"DeleteGuard": "Off"}))
+        .await;
+    let job = app.sync("client", json!({"Full": true})).await;
+    assert_ne!(job["JobId"], held["JobId"]);
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert_eq!(
+        digest(&app, "client", "account").await,
+        digest(&server, "contoso", "account").await
+    );
+}
+
 async fn client_deletes_are_guarded_and_undone_on_the_server(app: TestApp) {
     let (server, url) = seeded_server(20).await;
     let original = digest(&server, "contoso", "account").await;
@@ -460,6 +492,14 @@ async fn client_deletes_are_guarded_and_undone_on_the_server(app: TestApp) {
     let next = app.sync("client", json!({})).await;
     assert_eq!(next["Status"], "Completed", "{next}");
     assert_eq!(digest(&app, "client", "account").await, restored);
+    // The metrics count the hold, the records kept and the records restored.
+    assert_eq!(app.metric("orgsync_held_jobs_total").await, 1.0);
+    assert_eq!(app.metric("orgsync_quarantined_records_total").await, 3.0);
+    assert_eq!(app.metric("orgsync_restored_records_total").await, 3.0);
+    // The quarantine is kept for the tombstone retention, then purged.
+    assert_eq!(quarantine(&app, &job, "").await.len(), 3);
+    app.purge_tombstones_now().await;
+    assert!(quarantine(&app, &job, "").await.is_empty());
 }
 
 async fn outbound_off_and_on_loses_nothing(app: TestApp) {
@@ -604,6 +644,7 @@ both_backends!(
     the_guard_holds_a_mass_delete_and_undo_brings_it_back,
     a_cancelled_hold_deletes_nothing_and_a_dry_run_shows_the_guard,
     client_deletes_are_guarded_and_undone_on_the_server,
+    disconnecting_cancels_a_held_job,
     outbound_off_and_on_loses_nothing,
     the_settings_are_checked_and_shown_in_json_and_xml,
 );
