@@ -205,6 +205,7 @@ async fn list_jobs(
         org,
         status: query.status,
         kind: query.kind,
+        kinds: None,
         before,
     };
     let rows = state

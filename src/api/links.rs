@@ -13,6 +13,7 @@ use super::{EntityPath, OrgPath};
 use crate::auth::Principal;
 use crate::db::connections::LinkRow;
 use crate::db::micros_to_datetime;
+use crate::domain::snapshot::SnapshotFilter;
 use crate::error::ApiError;
 use crate::wire::sync::LinkPatch;
 use crate::AppState;
@@ -32,6 +33,13 @@ pub struct Link {
     pub entity: String,
     pub inbound: bool,
     pub outbound: bool,
+    /// `On`, `Off`, or `AwaitingSendSnapshot`: Outbound was switched on again after the link
+    /// had synchronized, and client writes wait for a full Send snapshot of the link.
+    #[schema(example = "On")]
+    pub outbound_state: String,
+    /// The link's saved snapshot filter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_filter: Option<SnapshotFilter>,
     /// The entity's filter in its JSON form.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -48,6 +56,8 @@ pub struct Link {
 impl From<LinkRow> for Link {
     fn from(row: LinkRow) -> Self {
         Self {
+            outbound_state: row.outbound_state().to_owned(),
+            snapshot_filter: row.snapshot_filter.map(|f| f.into_inner()),
             sync_filter: row.sync_filter.map(|f| f.into_inner()),
             entity: row.entity,
             inbound: row.inbound,
@@ -84,7 +94,9 @@ async fn list_links(
     }))
 }
 
-/// Switches a link's directions or changes its filter (a changed filter re-reads the link in full).
+/// Switches a link's directions or changes its filters (a changed sync filter re-reads the
+/// link in full). Outbound switched on again after the link had synchronized waits for a full
+/// Send snapshot (`OutboundState: AwaitingSendSnapshot`).
 #[utoipa::path(tag = "Sync", security(("bearer" = [])), params(EntityPath),
     request_body(content((LinkPatch = "application/json"), (LinkPatch = "application/xml"))),
     responses(

@@ -15,6 +15,7 @@ pub mod problem;
 pub mod quarantine;
 pub mod records;
 pub mod responses;
+pub mod snapshots;
 pub mod sync;
 pub mod transactions;
 pub mod xml;
@@ -71,6 +72,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(connection::Doc::openapi());
     doc.merge(sync::Doc::openapi());
     doc.merge(links::Doc::openapi());
+    doc.merge(snapshots::Doc::openapi());
     doc.merge(jobs::Doc::openapi());
     doc.merge(transactions::Doc::openapi());
     doc.merge(conflicts::Doc::openapi());
@@ -95,6 +97,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     connection::configure(cfg);
     sync::configure(cfg);
     links::configure(cfg);
+    snapshots::configure(cfg);
     jobs::configure(cfg);
     transactions::configure(cfg);
     conflicts::configure(cfg);

@@ -48,11 +48,13 @@ pub fn unsettled(
     }))
 }
 
-/// Pending transactions not sent yet, in creation order: the next ones to claim.
+/// Pending transactions not sent yet, in creation order, of other entities than `skip`: the
+/// next ones to claim.
 pub fn next_pending(
     conn: &mut DbConn,
     org_id: i64,
     only: Option<&[String]>,
+    skip: &[String],
     after_seq: i64,
     limit: i64,
 ) -> DbResult<Vec<TxRow>> {
@@ -67,6 +69,9 @@ pub fn next_pending(
         .into_boxed();
     if let Some(ids) = only {
         q = q.filter(transactions::id.eq_any(ids.to_vec()));
+    }
+    if !skip.is_empty() {
+        q = q.filter(transactions::entity.ne_all(skip.to_vec()));
     }
     Ok(q.load(conn)?)
 }

@@ -161,9 +161,28 @@ pub struct LinkRow {
     /// The full read under way records the ids it sees, to remove the rest at its end.
     pub sweep: bool,
     pub last_sync_on: Option<i64>,
+    /// The filter of the link's snapshots, as `SnapshotRequest.Filters` takes it.
+    pub snapshot_filter: Option<Json<crate::domain::snapshot::SnapshotFilter>>,
+    /// Outbound was switched on again after the link had synchronized: client writes are not
+    /// captured and the upload skips the link until a full Send snapshot of it completes.
+    pub awaiting_send: bool,
 }
 
 impl LinkRow {
+    /// `On`, `Off`, or `AwaitingSendSnapshot`.
+    pub fn outbound_state(&self) -> &'static str {
+        match (self.outbound, self.awaiting_send) {
+            (false, _) => "Off",
+            (true, true) => "AwaitingSendSnapshot",
+            (true, false) => "On",
+        }
+    }
+
+    /// Client writes to the link's entity become transactions for the server.
+    pub fn captures(&self) -> bool {
+        self.outbound && !self.awaiting_send
+    }
+
     /// A new link, read in full at the next sync.
     pub fn new(org_id: i64, entity: &str, sync_filter: Option<Json<serde_json::Value>>) -> Self {
         Self {
@@ -178,6 +197,8 @@ impl LinkRow {
             full_token: None,
             sweep: false,
             last_sync_on: None,
+            snapshot_filter: None,
+            awaiting_send: false,
         }
     }
 }

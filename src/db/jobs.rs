@@ -81,9 +81,23 @@ pub fn enqueue_once(
     params: &serde_json::Value,
     max_tries: i32,
 ) -> DbResult<(JobRow, bool)> {
+    enqueue_unless(conn, kind, &[kind], org, added_by, params, max_tries)
+}
+
+/// Queues a job of `kind` for `org`, or gives the org's job of one of `kinds` already queued
+/// or running (false); inside a write transaction, as [`enqueue_once`].
+pub fn enqueue_unless(
+    conn: &mut DbConn,
+    kind: JobKind,
+    kinds: &[JobKind],
+    org: &str,
+    added_by: &str,
+    params: &serde_json::Value,
+    max_tries: i32,
+) -> DbResult<(JobRow, bool)> {
     let org_row = super::orgs::require(conn, org)?;
     super::orgs::lock(conn, org_row.id)?;
-    if let Some(active) = active(conn, org, kind)? {
+    if let Some(active) = active_of(conn, org, kinds)? {
         return Ok((active, false));
     }
     Ok((enqueue(conn, kind, org, added_by, params, max_tries)?, true))
@@ -113,10 +127,26 @@ pub fn get(conn: &mut DbConn, id: &str) -> DbResult<Option<JobRow>> {
 
 /// The queued or running job of `kind` for `org`, if any.
 pub fn active(conn: &mut DbConn, org: &str, kind: JobKind) -> DbResult<Option<JobRow>> {
+    active_of(conn, org, &[kind])
+}
+
+/// The oldest queued, running or held job of one of `kinds` for `org`, if any.
+pub fn active_of(conn: &mut DbConn, org: &str, kinds: &[JobKind]) -> DbResult<Option<JobRow>> {
     Ok(jobs::table
         .filter(jobs::org_name.eq(org))
-        .filter(jobs::kind.eq(kind))
+        .filter(jobs::kind.eq_any(kinds.to_vec()))
         .filter(jobs::status.eq_any(JobStatus::ACTIVE))
+        .order(jobs::entered_on.asc())
+        .select(JobRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The org's job the delete guard holds, if any.
+pub fn held(conn: &mut DbConn, org: &str) -> DbResult<Option<JobRow>> {
+    Ok(jobs::table
+        .filter(jobs::org_name.eq(org))
+        .filter(jobs::status.eq(JobStatus::Held))
         .order(jobs::entered_on.asc())
         .select(JobRow::as_select())
         .first(conn)
@@ -129,6 +159,8 @@ pub struct JobFilter {
     pub org: Option<String>,
     pub status: Option<JobStatus>,
     pub kind: Option<JobKind>,
+    /// Only jobs of these kinds.
+    pub kinds: Option<Vec<JobKind>>,
     /// Jobs entered before this id (the ids are time-ordered), newest first.
     pub before: Option<String>,
 }
@@ -147,6 +179,9 @@ pub fn list(conn: &mut DbConn, filter: &JobFilter, limit: i64) -> DbResult<Vec<J
     }
     if let Some(kind) = filter.kind {
         q = q.filter(jobs::kind.eq(kind));
+    }
+    if let Some(kinds) = &filter.kinds {
+        q = q.filter(jobs::kind.eq_any(kinds.clone()));
     }
     if let Some(before) = &filter.before {
         q = q.filter(jobs::id.lt(before.clone()));
@@ -182,22 +217,41 @@ fn claim_in(conn: &mut DbConn, worker: &str, lease_micros: i64) -> DbResult<Clai
             .or(jobs::status
                 .eq(JobStatus::InProcess)
                 .and(jobs::lease_until.lt(now)));
-        let found: Option<(String, JobStatus, i32, i32)> = match conn {
+        let candidates: Vec<(String, JobStatus, i32, i32, String)> = match conn {
             DbConn::Pg(c) => jobs::table
                 .filter(runnable)
                 .order(jobs::run_after.asc())
-                .select((jobs::id, jobs::status, jobs::tries, jobs::max_tries))
+                .select((
+                    jobs::id,
+                    jobs::status,
+                    jobs::tries,
+                    jobs::max_tries,
+                    jobs::org_name,
+                ))
+                .limit(CANDIDATES)
                 .for_update()
                 .skip_locked()
-                .first(c)
-                .optional()?,
+                .load(c)?,
             DbConn::Sqlite(c) => jobs::table
                 .filter(runnable)
                 .order(jobs::run_after.asc())
-                .select((jobs::id, jobs::status, jobs::tries, jobs::max_tries))
-                .first(c)
-                .optional()?,
+                .select((
+                    jobs::id,
+                    jobs::status,
+                    jobs::tries,
+                    jobs::max_tries,
+                    jobs::org_name,
+                ))
+                .limit(CANDIDATES)
+                .load(c)?,
         };
+        let mut found = None;
+        for (id, status, tries, max_tries, org) in candidates {
+            if !org_busy(conn, &org, &id, now)? {
+                found = Some((id, status, tries, max_tries));
+                break;
+            }
+        }
         let Some((id, status, tries, max_tries)) = found else {
             return Ok(Claim::Nothing);
         };
@@ -248,6 +302,31 @@ fn claim_in(conn: &mut DbConn, worker: &str, lease_micros: i64) -> DbResult<Clai
             other => Ok(other?.map_or(Claim::Nothing, |job| Claim::Job(Box::new(job)))),
         }
     })
+}
+
+/// Runnable jobs a claim looks at; the first whose org runs no other job is taken.
+const CANDIDATES: i64 = 16;
+
+/// Another job of `org` is running under a live lease: one job at a time works on an org, so
+/// a snapshot never interleaves with a sync. On PostgreSQL the org's row is locked first, so
+/// two workers claiming jobs of one org at once see each other's claim.
+fn org_busy(conn: &mut DbConn, org: &str, id: &str, now: i64) -> DbResult<bool> {
+    if let DbConn::Pg(c) = conn {
+        use super::schema::orgs;
+        orgs::table
+            .filter(orgs::name.eq(org))
+            .select(orgs::id)
+            .for_update()
+            .load::<i64>(c)?;
+    }
+    let running: i64 = jobs::table
+        .filter(jobs::org_name.eq(org))
+        .filter(jobs::id.ne(id))
+        .filter(jobs::status.eq(JobStatus::InProcess))
+        .filter(jobs::lease_until.ge(now))
+        .count()
+        .get_result(conn)?;
+    Ok(running > 0)
 }
 
 /// Extends the lease; false when the worker no longer holds the job (it lapsed and another
@@ -497,6 +576,7 @@ pub fn purge(conn: &mut DbConn, cutoff_micros: i64) -> DbResult<usize> {
             // What the job kept goes with it: nothing could reach it any more.
             diesel::delete(quarantine::table.filter(quarantine::job_id.eq_any(chunk)))
                 .execute(conn)?;
+            super::snapshots::drop_jobs(conn, chunk)?;
             diesel::delete(jobs::table.filter(jobs::id.eq_any(chunk))).execute(conn)?;
         }
         Ok(old.len())

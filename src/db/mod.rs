@@ -26,6 +26,7 @@ pub mod orgs;
 pub mod quarantine;
 pub mod records;
 pub mod schema;
+pub mod snapshots;
 pub mod staged;
 pub mod transactions;
 pub mod types;

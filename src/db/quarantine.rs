@@ -68,6 +68,28 @@ pub fn keep(conn: &mut DbConn, rows: &[NewQuarantine]) -> DbResult<()> {
     Ok(())
 }
 
+/// Forgets what a job kept of records it did not change after all (the server changed them
+/// after the job read them).
+pub fn forget(
+    conn: &mut DbConn,
+    job_id: &str,
+    side: &str,
+    entity: &str,
+    ids: &[String],
+) -> DbResult<()> {
+    for chunk in ids.chunks(500) {
+        diesel::delete(
+            quarantine::table
+                .filter(quarantine::job_id.eq(job_id))
+                .filter(quarantine::side.eq(side))
+                .filter(quarantine::entity.eq(entity))
+                .filter(quarantine::record_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// What a job kept, in the order it kept it, after `after`, of one entity when given.
 pub fn list(
     conn: &mut DbConn,

@@ -101,6 +101,8 @@ diesel::table! {
         full_token -> Nullable<Text>,
         sweep -> Bool,
         last_sync_on -> Nullable<BigInt>,
+        snapshot_filter -> Nullable<Text>,
+        awaiting_send -> Bool,
     }
 }
 
@@ -203,6 +205,16 @@ diesel::table! {
         record_id -> Text,
         server_version -> Nullable<BigInt>,
         reason -> Nullable<Text>,
+        prior -> Nullable<Text>,
+    }
+}
+diesel::table! {
+    snapshot_progress (job_id, entity) {
+        job_id -> Text,
+        entity -> Text,
+        after_version -> BigInt,
+        done -> Bool,
+        pending -> Nullable<Text>,
     }
 }
 
@@ -242,4 +254,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     conflicts,
     staged_deletes,
     quarantine,
+    snapshot_progress,
 );

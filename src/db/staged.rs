@@ -4,7 +4,9 @@
 use diesel::prelude::*;
 
 use super::schema::staged_deletes;
-use super::{DbConn, DbResult};
+use serde_json::{Map, Value};
+
+use super::{DbConn, DbResult, Json};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = staged_deletes)]
@@ -17,6 +19,8 @@ pub struct StagedDelete {
     pub server_version: Option<i64>,
     /// Why the record goes (`OutOfScope`, `NotOnServer`), for the log.
     pub reason: Option<String>,
+    /// A delete on the server's side: the record as the job read it, for the quarantine.
+    pub prior: Option<Json<Map<String, Value>>>,
 }
 
 /// Stages deletes (one already staged for the job stays as it was).
@@ -82,6 +86,16 @@ pub fn remove(conn: &mut DbConn, job_id: &str, entity: &str, ids: &[String]) -> 
         .execute(conn)?;
     }
     Ok(())
+}
+
+/// Drops the deletes a job staged for `entity` (a snapshot's pass plans them again).
+pub fn drop_entity(conn: &mut DbConn, job_id: &str, entity: &str) -> DbResult<usize> {
+    Ok(diesel::delete(
+        staged_deletes::table
+            .filter(staged_deletes::job_id.eq(job_id))
+            .filter(staged_deletes::entity.eq(entity)),
+    )
+    .execute(conn)?)
 }
 
 /// Drops every delete a job staged (it was cancelled).

@@ -323,6 +323,77 @@ pub fn set_archived_resolved(
     Ok(())
 }
 
+/// Archives the undelivered transactions of the records `ids` of `entity`, settled by
+/// `resolution` (a Get snapshot overrode them): they are never delivered.
+pub fn archive_open(
+    conn: &mut DbConn,
+    org_id: i64,
+    entity: &str,
+    ids: &[String],
+    resolution: Resolution,
+) -> DbResult<usize> {
+    let mut n = 0;
+    for chunk in ids.chunks(500) {
+        n += diesel::update(
+            transactions::table
+                .filter(transactions::org_id.eq(org_id))
+                .filter(transactions::entity.eq(entity))
+                .filter(transactions::record_id.eq_any(chunk))
+                .filter(transactions::status.eq_any(TxStatus::OPEN)),
+        )
+        .set((
+            transactions::status.eq(TxStatus::Archived),
+            transactions::error.eq(None::<Json<TxError>>),
+            transactions::batch_key.eq(None::<String>),
+            transactions::resolution.eq(resolution),
+        ))
+        .execute(conn)?;
+    }
+    Ok(n)
+}
+
+/// The highest transaction sequence of the org so far (0 when none).
+pub fn last_seq(conn: &mut DbConn, org_id: i64) -> DbResult<i64> {
+    let seq: Option<i64> = transactions::table
+        .filter(transactions::org_id.eq(org_id))
+        .select(diesel::dsl::max(transactions::seq))
+        .first(conn)?;
+    Ok(seq.unwrap_or(0))
+}
+
+/// A Send snapshot carried a record to the server at `server_version`: its undelivered
+/// transactions made before the snapshot read it (up to `up_to_seq`) are processed
+/// (`SentBySnapshot`), and the later ones now build on the version the snapshot made.
+pub fn settle_sent(
+    conn: &mut DbConn,
+    org_id: i64,
+    entity: &str,
+    record_id: &str,
+    up_to_seq: i64,
+    server_version: i64,
+) -> DbResult<()> {
+    let of_record = || {
+        transactions::table
+            .filter(transactions::org_id.eq(org_id))
+            .filter(transactions::entity.eq(entity))
+            .filter(transactions::record_id.eq(record_id))
+            .filter(transactions::status.eq_any(TxStatus::OPEN))
+    };
+    diesel::update(of_record().filter(transactions::seq.le(up_to_seq)))
+        .set((
+            transactions::status.eq(TxStatus::Processed),
+            transactions::error.eq(None::<Json<TxError>>),
+            transactions::batch_key.eq(None::<String>),
+            transactions::resolution.eq(Resolution::SentBySnapshot),
+            transactions::processed_on.eq(now_micros()),
+        ))
+        .execute(conn)?;
+    diesel::update(of_record().filter(transactions::seq.gt(up_to_seq)))
+        .set(transactions::base_version.eq(server_version))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Of `ids`, the records of `entity` with client changes not delivered yet (pending or in
 /// error): a download leaves those alone until the upload has settled them.
 pub fn with_open_changes(

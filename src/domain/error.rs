@@ -180,6 +180,13 @@ codes! {
         UnknownProvider = "unknown_provider",
         ProviderNotAvailable = "provider_not_available",
         EntityNotOnServer = "entity_not_on_server",
+        /// A snapshot filter that does not fit the entity (unknown attribute, wrong type, To
+        /// before From).
+        InvalidSnapshotFilter = "invalid_snapshot_filter",
+        /// A snapshot names a link whose switch for its direction is off.
+        LinkDirectionOff = "link_direction_off",
+        /// A snapshot at system level finds no link with its direction's switch on.
+        NothingToSnapshot = "nothing_to_snapshot",
     }
     TooManyRequests {
         TooManyRequests = "too_many_requests",

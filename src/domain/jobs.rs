@@ -16,6 +16,10 @@ pub enum JobKind {
     UpdateMetadata,
     /// Client changes up, server changes down.
     Sync,
+    /// Server → client, overriding the client's changes (NexJ's "Get snapshot").
+    GetSnapshot,
+    /// Client → server, overriding the server's changes (NexJ's "Send snapshot").
+    SendSnapshot,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -35,7 +39,9 @@ pub enum JobStatus {
 wire_names!(JobKind {
     Connect,
     UpdateMetadata,
-    Sync
+    Sync,
+    GetSnapshot,
+    SendSnapshot
 });
 wire_names!(JobStatus {
     Queued,

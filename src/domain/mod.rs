@@ -32,4 +32,5 @@ pub mod provider;
 pub mod record;
 pub mod safety;
 pub mod setup;
+pub mod snapshot;
 pub mod transaction;

@@ -53,13 +53,19 @@ pub enum Resolution {
     Collapsed,
     /// A person took the server's side of the conflict (`Resolve` with `Take: Server`).
     Server,
+    /// A Get snapshot overrode the client's change with the server's record: never delivered.
+    OverriddenBySnapshot,
+    /// A Send snapshot carried the record to the server: its effect went with the snapshot.
+    SentBySnapshot,
 }
 wire_names!(Resolution {
     ServerWins,
     ClientWins,
     ClientWinsFull,
     Collapsed,
-    Server
+    Server,
+    OverriddenBySnapshot,
+    SentBySnapshot
 });
 
 impl Resolution {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use super::kinds::{ConnectJob, SyncJob, UpdateMetadataJob};
+use super::kinds::{ConnectJob, GetSnapshotJob, SendSnapshotJob, SyncJob, UpdateMetadataJob};
 use super::{Finished, Job, JobContext, JobError, JobKind};
 
 /// A [`Job`] as the worker holds it (the trait's constant kept out of the way).
@@ -32,6 +32,8 @@ impl Default for Registry {
         registry.register(ConnectJob);
         registry.register(UpdateMetadataJob);
         registry.register(SyncJob);
+        registry.register(GetSnapshotJob);
+        registry.register(SendSnapshotJob);
         registry
     }
 }

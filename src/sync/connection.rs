@@ -12,7 +12,7 @@ use crate::db::jobs::{self as queue, JobRow};
 use crate::db::{metadata, now_micros, orgs, write_tx, DbConn, Json};
 use crate::domain::error::{link_not_found, Code, Refusal};
 use crate::domain::filter::SyncFilters;
-use crate::domain::jobs::{JobError, JobKind, JobStatus};
+use crate::domain::jobs::{JobError, JobKind};
 use crate::domain::names::OrgName;
 use crate::domain::setup::ConnectionState;
 use crate::providers::{self, Provider, ProviderConfig};
@@ -56,9 +56,7 @@ fn sealer_error(e: crate::crypto::SealError) -> EngineError {
 fn view(conn: &mut DbConn, org: &str) -> Result<ConnectionView, EngineError> {
     let (org_row, connection) = connections::of_org(conn, org)?;
     let links = connections::links(conn, org_row.id)?;
-    let held_job = queue::active(conn, org, JobKind::Sync)?
-        .filter(|j| j.status == JobStatus::Held)
-        .map(|j| j.id);
+    let held_job = queue::held(conn, org)?.map(|j| j.id);
     Ok(ConnectionView {
         org: org.to_owned(),
         connection,
@@ -274,7 +272,23 @@ impl Engine {
                         link.inbound = i;
                     }
                     if let Some(o) = patch.outbound {
+                        // Writes made while Outbound was off never reached the server: the
+                        // link waits for a Send snapshot before it captures again.
+                        let synced = link.checkpoint.is_some() || link.last_sync_on.is_some();
+                        if o && !link.outbound && synced {
+                            link.awaiting_send = true;
+                        }
+                        if !o {
+                            link.awaiting_send = false;
+                        }
                         link.outbound = o;
+                    }
+                    if let Some(filter) = patch.snapshot_filter {
+                        if let Some(f) = &filter {
+                            let def = metadata::require_entity(conn, org_row.id, &entity)?;
+                            f.validate(&def)?;
+                        }
+                        link.snapshot_filter = filter.map(Json::new);
                     }
                     if let Some(filter) = patch.sync_filter {
                         let typed = match filter {

@@ -18,6 +18,7 @@ pub mod report;
 pub mod run;
 pub mod scope;
 pub mod setup;
+pub mod snapshot;
 pub mod undo;
 pub mod upload;
 pub mod write;

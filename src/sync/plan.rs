@@ -87,6 +87,19 @@ pub fn plan(
     }
 }
 
+/// Does the client's row hold exactly the server's attributes (nulls and absent alike)?
+pub fn same_attributes(
+    def: &EntityDef,
+    server: &Map<String, Value>,
+    row: &records::RecordRow,
+) -> bool {
+    let Ok(normalized) = normalize(def, server, Source::Json) else {
+        return false;
+    };
+    serde_json::from_str::<Map<String, Value>>(&row.attributes)
+        .is_ok_and(|stored| stored == without_nulls(&normalized))
+}
+
 fn without_nulls(attributes: &Map<String, Value>) -> Map<String, Value> {
     attributes
         .iter()

@@ -57,7 +57,28 @@ pub async fn run(
             )
             .await?;
         } else {
+            let waiting: Vec<String> = links
+                .iter()
+                .filter(|l| l.outbound && l.awaiting_send && wanted(l))
+                .map(|l| l.entity.clone())
+                .collect();
+            let lines = waiting
+                .iter()
+                .map(|e| {
+                    ctx.entry(
+                        LogLevel::Warning,
+                        "AwaitingSendSnapshot",
+                        format!(
+                            "'{e}' is not uploaded: its Outbound was switched on again, and it \
+                             waits for a full Send snapshot of the link"
+                        ),
+                    )
+                    .entity(e)
+                })
+                .collect();
+            ctx.log(lines).await?;
             let uploaded = Upload::new(engine, provider.as_ref(), org_id, &connection, None)
+                .skipping(waiting)
                 .run(Some(ctx))
                 .await?;
             ctx.info(
@@ -106,6 +127,17 @@ pub async fn run(
             .run(move |conn| connections::set_last_sync(conn, org_id, now_micros()))
             .await?;
     }
+    ending(engine, ctx, held, summary).await
+}
+
+/// How a job that worked on links ends: `Held` when the delete guard held some link's
+/// deletes, else completed (with errors when a record failed).
+pub(crate) async fn ending(
+    engine: &Engine,
+    ctx: &dyn Report,
+    held: bool,
+    summary: Summary,
+) -> Result<Finished, EngineError> {
     if held {
         engine.metrics.held_jobs.inc();
         ctx.progress("Held", 0, 1).await?;

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::outbox::diff;
 use super::upload::Upload;
 use super::{Engine, EngineError};
+use crate::db::connections::LinkRow;
 use crate::db::records::{self, Applied, Outcome, Precondition, RecordRow, WriteKind, WriteOp};
 use crate::db::transactions::{self as tx, TxRow};
 use crate::db::{connections, idempotency, metadata, now_micros, orgs, write_tx, DbConn, DbResult};
@@ -357,7 +358,7 @@ fn capture(
     }
     let outbound: Vec<String> = connections::links(conn, org_id)?
         .into_iter()
-        .filter(|l| l.outbound)
+        .filter(LinkRow::captures)
         .map(|l| l.entity)
         .collect();
     let mut state: HashMap<(String, String), RecordRow> = before.clone();

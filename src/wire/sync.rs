@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::orgs::RegistrationInfo;
 use crate::domain::safety::{DeleteGuard, MatchOn};
 use crate::domain::setup::{ConflictPolicy, SyncMode};
+use crate::domain::snapshot::{SnapshotDirection, SnapshotFilter, SnapshotFilters};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum Direction {
@@ -148,4 +149,28 @@ pub struct LinkPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Object>)]
     pub sync_filter: Option<Option<Value>>,
+    /// The link's saved snapshot filter (`SnapshotRequest.Filters` overrides it for one run);
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<SnapshotFilter>)]
+    pub snapshot_filter: Option<Option<SnapshotFilter>>,
+}
+
+/// The body of `snapshots`: a Get (server → client) or a Send (client → server), of every
+/// link whose switch for that direction is on, or of the named ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct SnapshotRequest {
+    pub direction: SnapshotDirection,
+    /// Only these links; absent: every link whose switch for the direction is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entities: Option<Vec<String>>,
+    /// Per entity, a filtered snapshot instead of a full one (overriding the link's saved
+    /// `SnapshotFilter` for this run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::BTreeMap<String, SnapshotFilter>>)]
+    pub filters: Option<SnapshotFilters>,
+    /// Count what it would create, update and delete on which side, write nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
 }

@@ -60,5 +60,6 @@ mod records;
 mod safety;
 mod schema;
 mod security;
+mod snapshots;
 mod sync;
 mod transactions;

@@ -567,3 +567,87 @@ async fn killed_while_held_and_while_undoing_loses_nothing_postgres() {
         killed_while_held_and_while_undoing(observer).await;
     }
 }
+
+/// A process killed in the middle of a 50k-record Send snapshot: after a restart the job ends,
+/// the server equals the client, and every record was applied once (the server's version moved
+/// by exactly one per record).
+async fn killed_mid_send_applies_each_record_once(observer: TestApp) {
+    let server = TestApp::sqlite().await;
+    let url = server_org(&server).await;
+    let n: i64 = 50_000;
+    // The client's own records, there before it connects.
+    observer.crm_org("client").await;
+    for start in (0..n).step_by(1000) {
+        let ops = (start..start + 1000)
+            .map(|i| account_op(&format!("mine-{i:05}"), &format!("Mine {i}"), 0))
+            .collect();
+        observer.write_batch("client", ops).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let process = launch(&observer.db_url, dir.path()).set("ORGSYNC_SYNC_BATCH", "500");
+    let mut first = process.clone().label("first").start().await;
+    let connect = first.connect_async("client", &url, json!({})).await;
+    first.wait_job(&connect, &["Completed"], 60).await;
+    let version = || {
+        let server = &server;
+        async move {
+            server.get("/rest/v1/orgs/contoso").send().await.json()["Version"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let before = version().await;
+    let accepted = first
+        .post("/rest/v1/sync/client/snapshots")
+        .json(&json!({"Direction": "Send"}))
+        .send()
+        .await
+        .expect(reqwest::StatusCode::ACCEPTED)
+        .json();
+    let id = accepted["JobId"].as_str().unwrap().to_owned();
+    // Killed once some batches have landed on the server, well before the end.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let applied = version().await - before;
+        if applied > 0 {
+            assert!(
+                applied < n,
+                "the Send finished before it could be interrupted"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no batch landed");
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.kill();
+    let second = process.label("second").start().await;
+    let job = second.wait_job(&id, &["Completed", "Failed"], 300).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert_eq!(job["Tries"], 2, "{job}");
+    assert_eq!(
+        version().await - before,
+        n,
+        "each record applied exactly once"
+    );
+    let on_server = digest(&server, "contoso", "account").await;
+    assert_eq!(on_server.len() as i64, n);
+    assert_eq!(on_server, digest(&observer, "client", "account").await);
+    // And nothing of it comes back to the client.
+    let sync = second.sync("client", json!({})).await;
+    assert_eq!(sync["Status"], "Completed", "{sync}");
+    for key in ["Created", "Updated", "Deleted"] {
+        assert_eq!(sync["Summary"]["account"][key], 0, "{key}: {sync}");
+    }
+}
+
+#[actix_web::test]
+async fn a_send_killed_mid_way_applies_each_record_once_sqlite() {
+    killed_mid_send_applies_each_record_once(TestApp::sqlite_with(shared_keys).await).await;
+}
+
+#[actix_web::test]
+async fn a_send_killed_mid_way_applies_each_record_once_postgres() {
+    if let Some(observer) = TestApp::postgres_with(shared_keys).await {
+        killed_mid_send_applies_each_record_once(observer).await;
+    }
+}

@@ -203,6 +203,20 @@ impl Client {
         self.wait_job(&id, FINISHED, 120).await
     }
 
+    /// Starts a snapshot of `org` (which must be a new job, 202) and waits for it to end;
+    /// gives the job.
+    pub async fn snapshot(&self, org: &str, request: Value) -> Value {
+        let accepted = self
+            .post(&format!("/rest/v1/sync/{org}/snapshots"))
+            .json(&request)
+            .send()
+            .await
+            .expect(StatusCode::ACCEPTED)
+            .json();
+        let id = accepted["JobId"].as_str().unwrap().to_owned();
+        self.wait_job(&id, FINISHED, 120).await
+    }
+
     /// Approves a job the delete guard held and gives it once it stopped again.
     pub async fn approve(&self, job: &Value) -> Value {
         let id = job["JobId"].as_str().unwrap().to_owned();

@@ -48,6 +48,9 @@ pub enum ProxyMode {
     /// Passes the request on, lets the server answer, and never gives the answer of a batch
     /// write back.
     DropResponse,
+    /// Forwards, each piece of a request 50 ms late (a server far away): a job takes long
+    /// enough to be watched, and written to, while it runs.
+    Slow,
 }
 
 /// A TCP proxy in front of a server, to take it down or lose its answers.
@@ -102,6 +105,9 @@ fn relay(client: TcpStream, target: &str, mode: ProxyMode) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     let chunk = &buf[..n];
+                    if mode == ProxyMode::Slow {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
                     if mode == ProxyMode::DropResponse && chunk.windows(6).any(|w| w == b"/batch") {
                         flag.store(true, Ordering::SeqCst);
                     }

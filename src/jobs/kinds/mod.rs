@@ -1,9 +1,11 @@
 //! The kinds of job, one file each.
 
 mod connect;
+mod snapshot;
 mod sync;
 mod update_metadata;
 
 pub use connect::ConnectJob;
+pub use snapshot::{GetSnapshotJob, SendSnapshotJob};
 pub use sync::SyncJob;
 pub use update_metadata::UpdateMetadataJob;

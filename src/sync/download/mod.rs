@@ -16,6 +16,8 @@ mod items;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+pub(crate) use deletes::{delete_staged, log_planned, Rules};
+
 use serde_json::Value;
 
 use super::plan::{plan, Plan};
@@ -378,6 +380,7 @@ impl<'a> Download<'a> {
                                     record_id: c.id.clone(),
                                     server_version,
                                     reason: c.reason.clone(),
+                                    prior: None,
                                 });
                             }
                             (c.id.clone(), p)

@@ -33,6 +33,9 @@ impl Upload<'_> {
             .await?;
         let mut per_entity: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (entity, id) in pending {
+            if self.skip.contains(&entity) {
+                continue;
+            }
             per_entity.entry(entity).or_default().push(id);
         }
         let mut held = Vec::new();

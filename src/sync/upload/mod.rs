@@ -49,6 +49,8 @@ pub struct Upload<'a> {
     guard: DeleteGuard,
     /// Only these transactions (an immediate delivery); all pending ones otherwise.
     only: Option<Vec<String>>,
+    /// Entities whose links wait for a Send snapshot: nothing of theirs is sent.
+    skip: Vec<String>,
 }
 
 impl<'a> Upload<'a> {
@@ -66,7 +68,14 @@ impl<'a> Upload<'a> {
             policy: connection.conflict_policy,
             guard: connection.guard(),
             only,
+            skip: Vec::new(),
         }
+    }
+
+    /// Sends nothing of these entities (their links wait for a Send snapshot).
+    pub fn skipping(mut self, entities: Vec<String>) -> Self {
+        self.skip = entities;
+        self
     }
 
     /// Sends batches until nothing is left to send, looking at the job's `report` at each
@@ -88,6 +97,7 @@ impl<'a> Upload<'a> {
                 r.checkpoint().await?;
             }
             let (org_id, only, held) = (self.org_id, self.only.clone(), held.clone());
+            let skip = self.skip.clone();
             let max_ops = (self.engine.settings.sync_batch as usize).min(MAX_BATCH_OPS);
             let batch = self
                 .engine
@@ -97,7 +107,7 @@ impl<'a> Upload<'a> {
                         return Ok(Some(b));
                     }
                     write_tx(conn, |conn| {
-                        claim(conn, org_id, max_ops, only.as_deref(), &held)
+                        claim(conn, org_id, max_ops, only.as_deref(), &skip, &held)
                     })
                 })
                 .await?;
@@ -280,6 +290,7 @@ fn claim(
     org_id: i64,
     max_ops: usize,
     only: Option<&[String]>,
+    skip: &[String],
     held: &[(String, String, i64)],
 ) -> DbResult<Option<Batch>> {
     let read = i64::try_from(max_ops * 4).unwrap_or(i64::MAX);
@@ -289,7 +300,7 @@ fn claim(
     // Chains that collapsed leave room, and a window of waiting records does not stop the
     // ones after it: look on until a batch or nothing is left.
     loop {
-        let pending = batches::next_pending(conn, org_id, only, after, read)?;
+        let pending = batches::next_pending(conn, org_id, only, skip, after, read)?;
         let Some(last) = pending.last().map(|t| t.seq) else {
             return Ok(None);
         };
