@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{FullRead, Tally, Target};
-use crate::db::connections::ConnectionRow;
+use crate::db::connections::{self, ConnectionRow};
 use crate::db::job_log::{self, NewLog};
 use crate::db::quarantine::{self, NewQuarantine};
 use crate::db::records::{self, Applied, RecordRow};
@@ -73,8 +73,37 @@ impl<'a> Get<'a> {
             self.seen.extend(upserts.iter().map(|c| c.id.clone()));
             self.apply(upserts).await?;
         }
+        let token = read.token();
         self.sweep().await?;
-        self.finish_deletes().await
+        self.finish_deletes().await?;
+        if self.dry_run || self.held || self.target.filter.is_some() {
+            return Ok(());
+        }
+        // A full Get leaves the client as the server was at the end of its read: the link's
+        // next sync reads from there.
+        let (org_id, entity) = (self.pass.org_id, self.entity().to_owned());
+        let read_with = self.target.link.sync_filter.clone();
+        engine
+            .db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    let Some(mut stored) = connections::link(conn, org_id, &entity)? else {
+                        return Ok::<_, EngineError>(());
+                    };
+                    // The switches and filters stay as they are now.
+                    stored.checkpoint = token;
+                    // A filter changed since the read began still needs its full read.
+                    stored.needs_full = stored.sync_filter != read_with;
+                    stored.full_running = false;
+                    stored.full_token = None;
+                    stored.sweep = false;
+                    stored.last_sync_on = Some(crate::db::now_micros());
+                    connections::clear_seen(conn, org_id, &entity)?;
+                    connections::save_link(conn, &stored)?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// Is a record touched by the snapshot: always without a filter, else when the server's

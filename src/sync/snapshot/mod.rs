@@ -295,6 +295,11 @@ impl<'a> FullRead<'a> {
         }
     }
 
+    /// The server's change token after the pages read so far.
+    fn token(&self) -> Option<String> {
+        self.since.clone()
+    }
+
     /// The next page's records; `None` once the read has ended.
     async fn next(&mut self) -> Result<Option<Vec<RemoteChange>>, EngineError> {
         if self.ended {
