@@ -26,10 +26,11 @@ wire_names!(SnapshotDirection { Get, Send });
 pub const MODIFIED_ON: &str = "ModifiedOn";
 
 /// Which items a filter with `Recurrence` keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum RecurrenceInclude {
     Recurring,
     NonRecurring,
+    #[default]
     Both,
 }
 wire_names!(RecurrenceInclude {
@@ -42,12 +43,16 @@ wire_names!(RecurrenceInclude {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct Recurrence {
+    /// `Both` when absent.
+    #[serde(default)]
     pub include: RecurrenceInclude,
     /// A Boolean attribute: true for a recurring item (`isrecurring` when absent).
+    #[serde(default)]
     #[schema(example = "isrecurring")]
     pub recurring_attribute: String,
     /// A DateTime or Date attribute: where the recurrence ends, open-ended when empty
     /// (`recurrenceend` when absent).
+    #[serde(default)]
     #[schema(example = "recurrenceend")]
     pub recurrence_end_attribute: String,
 }
@@ -70,7 +75,8 @@ pub struct SnapshotFilter {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime, example = "2026-03-31T23:59:59Z")]
     pub to: Option<DateTime<Utc>>,
-    /// Also the records whose `DateOption` value is empty.
+    /// Also the records whose `DateOption` value is empty (false when absent).
+    #[serde(default)]
     pub include_undated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recurrence: Option<Recurrence>,
@@ -86,11 +92,11 @@ fn refuse(message: String) -> Refusal {
     Refusal::new(Code::InvalidSnapshotFilter, message)
 }
 
-/// Text of a member, `None` when absent or empty (an empty XML element is absent).
+/// Text of a member, `None` when absent.
 fn text<'v>(o: &'v Map<String, Value>, key: &str) -> Result<Option<&'v str>, String> {
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Err(format!("{key} must not be empty")),
         Some(Value::String(s)) => Ok(Some(s.trim())),
         Some(_) => Err(format!("{key} must be text")),
     }
@@ -148,16 +154,16 @@ impl SnapshotFilter {
         let include_undated = match o.get("IncludeUndated") {
             None | Some(Value::Null) => false,
             Some(Value::Bool(b)) => *b,
+            // XML gives text.
             Some(Value::String(s)) => match s.trim() {
-                "" | "false" | "0" => false,
-                "true" | "1" => true,
+                "false" => false,
+                "true" => true,
                 other => return Err(format!("IncludeUndated '{other}' is not true or false")),
             },
             Some(_) => return Err("IncludeUndated must be true or false".to_owned()),
         };
         let recurrence = match o.get("Recurrence") {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.trim().is_empty() => None,
             Some(Value::Object(r)) => {
                 only_members(
                     r,
@@ -310,8 +316,6 @@ impl SnapshotFilters {
     fn from_value(value: &Value) -> Result<Self, String> {
         let mut out = BTreeMap::new();
         match value {
-            Value::Null => {}
-            Value::String(s) if s.trim().is_empty() => {}
             Value::Object(o) if o.contains_key("Entity") && o.len() == 1 => {
                 let entities: Vec<&Value> = match &o["Entity"] {
                     Value::Array(a) => a.iter().collect(),
@@ -487,7 +491,7 @@ mod tests {
         let json_form =
             SnapshotFilters::from_value(&json!({"task": {"DateOption": "ModifiedOn"}})).unwrap();
         let xml_form = SnapshotFilters::from_value(
-            &json!({"Entity": {"name": "task", "DateOption": "ModifiedOn", "IncludeUndated": ""}}),
+            &json!({"Entity": {"name": "task", "DateOption": "ModifiedOn", "IncludeUndated": "false"}}),
         )
         .unwrap();
         assert_eq!(json_form, xml_form);
