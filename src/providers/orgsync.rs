@@ -198,14 +198,16 @@ impl OrgsyncProvider {
         &self,
         method: Method,
         url: String,
-        body: Option<&Value>,
+        body: Option<&[u8]>,
         idempotency_key: Option<&str>,
     ) -> Result<T, ProviderError> {
         for attempt in 0..2 {
             let token = self.token(attempt > 0).await?;
             let mut req = self.client.request(method.clone(), &url).bearer_auth(token);
             if let Some(b) = body {
-                req = req.json(b);
+                req = req
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(b.to_vec());
             }
             if let Some(k) = idempotency_key {
                 req = req.header("Idempotency-Key", k);
@@ -388,6 +390,7 @@ impl Provider for OrgsyncProvider {
         if let Some(filters) = &query.filters {
             body["SyncFilters"] = filters.clone();
         }
+        let body = serde_json::to_vec(&body).unwrap_or_default();
         self.call(Method::POST, self.org_url("/changes"), Some(&body), None)
             .await
     }
@@ -409,7 +412,13 @@ impl Provider for OrgsyncProvider {
         idempotency_key: &str,
         operations: &[BatchOperation],
     ) -> Result<Vec<Written>, ProviderError> {
-        let body = json!({"Operations": operations});
+        // Written straight from the operations (no JSON tree of a large batch in between).
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            #[serde(rename = "Operations")]
+            operations: &'a [BatchOperation],
+        }
+        let body = serde_json::to_vec(&Body { operations }).unwrap_or_default();
         let res: BatchResponse = self
             .call(
                 Method::POST,

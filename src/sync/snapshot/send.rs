@@ -35,7 +35,7 @@ use crate::domain::safety::DeleteGuard;
 use crate::providers::{RemoteChange, Written};
 use crate::sync::download::log_planned;
 use crate::sync::plan::same_attributes;
-use crate::sync::upload::MAX_BATCH_OPS;
+use crate::sync::write::MAX_OPERATIONS;
 use crate::sync::{EngineError, Pass};
 use crate::wire::batch::{BatchOp, BatchOperation};
 
@@ -66,6 +66,8 @@ enum Decision {
     Upsert {
         if_version: i64,
         prior: Option<Map<String, Value>>,
+        /// The client's record as stored.
+        attributes: Map<String, Value>,
     },
     /// Deleted on the client after the read: the server's record goes too.
     Delete,
@@ -115,7 +117,7 @@ impl<'a> Send<'a> {
     }
 
     fn max_ops(&self) -> usize {
-        (self.pass.engine.settings.sync_batch as usize).clamp(1, MAX_BATCH_OPS)
+        (self.pass.engine.settings.sync_batch as usize).clamp(1, MAX_OPERATIONS)
     }
 
     pub async fn run(&mut self) -> Result<(), EngineError> {
@@ -274,11 +276,13 @@ impl<'a> Send<'a> {
             None => Decision::Upsert {
                 if_version: 0,
                 prior: None,
+                attributes,
             },
             Some(s) if s.equal && s.client_version == Some(row.version) => Decision::Unchanged,
             Some(s) => Decision::Upsert {
                 if_version: s.version,
                 prior: s.prior.clone(),
+                attributes,
             },
         }
     }
@@ -350,7 +354,11 @@ impl<'a> Send<'a> {
                             prior: prior.map(Json::new),
                         });
                     }
-                    Decision::Upsert { if_version, prior } => {
+                    Decision::Upsert {
+                        if_version,
+                        prior,
+                        attributes,
+                    } => {
                         let prior = match (prior, if_version) {
                             (Some(p), v) => Some((p, v)),
                             (None, 0) => None,
@@ -371,7 +379,7 @@ impl<'a> Send<'a> {
                                 version,
                             ));
                         }
-                        operations.push(self.upsert(row, if_version)?);
+                        operations.push(self.upsert(row, attributes, if_version));
                         client_versions.push(row.version);
                     }
                 }
@@ -425,18 +433,22 @@ impl<'a> Send<'a> {
 
     /// The client's whole record, every attribute it lacks cleared, so the server's record
     /// ends equal to it.
-    fn upsert(&self, row: &RecordRow, if_version: i64) -> Result<BatchOperation, EngineError> {
-        let mut attributes = records::stored_attributes(row)?;
+    fn upsert(
+        &self,
+        row: &RecordRow,
+        mut attributes: Map<String, Value>,
+        if_version: i64,
+    ) -> BatchOperation {
         for a in &self.target.def.attributes {
             attributes.entry(a.name.to_string()).or_insert(Value::Null);
         }
-        Ok(BatchOperation {
+        BatchOperation {
             op: BatchOp::Upsert,
             entity: self.entity().to_owned(),
             id: row.id.clone(),
             attributes: Some(attributes),
             if_version: Some(if_version),
-        })
+        }
     }
 
     /// Stores a batch before it is sent, with the prior state of what it overwrites and the
@@ -590,7 +602,10 @@ impl<'a> Send<'a> {
                 .run(move |conn| {
                     write_tx(conn, |conn| {
                         tx::settle_delivered(conn, org_id, &delivered)?;
-                        for (id, version) in &settled {
+                        // Most records sent have no transaction to settle: look them up once.
+                        let ids: Vec<&str> = settled.iter().map(|(id, _)| id.as_str()).collect();
+                        let open = tx::with_open_changes(conn, org_id, &entity_, &ids)?;
+                        for (id, version) in settled.iter().filter(|(id, _)| open.contains(id)) {
                             tx::settle_sent(conn, org_id, &entity_, id, tx_seq, *version)?;
                         }
                         staged::remove(conn, &job_id, &entity_, &removed)?;
