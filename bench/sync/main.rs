@@ -7,6 +7,7 @@
 //! - W2: an incremental sync of 1000 changed records, and a sync with nothing to do.
 //! - W3: the upload of 10k offline client writes (pending transactions) in one sync, on a
 //!   fresh pair of processes.
+//! - W6: a Get snapshot and a Send snapshot of N records (up to 100k), against W1's rate.
 //!
 //! `bench/run.sh` runs it; `bench/README.md` says what the figures mean. The processes are
 //! started, and talked to, with the test kit of the API tests (`tests/testkit`).
@@ -23,6 +24,7 @@ mod steps;
 mod w1;
 mod w2;
 mod w3;
+mod w6;
 
 use std::time::{Duration, Instant};
 
@@ -36,6 +38,7 @@ use crate::testkit::fixtures::SERVER_ORG;
 use crate::w1::{w1, w1_postgres, W1};
 use crate::w2::w2;
 use crate::w3::run_w3;
+use crate::w6::{w6, W6};
 
 const CLIENT_ORG: &str = "client";
 /// Server records changed before each incremental sync of W2.
@@ -70,8 +73,13 @@ struct SizeResult {
     /// Median execution times of W2's 1000-change and idle syncs.
     w2_changes: Duration,
     w2_idle: Duration,
+    /// Sizes above [`W6_MAX`] skip it.
+    w6: Option<W6>,
     postgres: Option<Result<W1, String>>,
 }
+
+/// The largest size W6 runs at.
+const W6_MAX: usize = 100_000;
 
 /// The raw baseline, the server seeded with N records, W1 and W2 on SQLite, the diagnostics,
 /// and W1 on PostgreSQL at its size.
@@ -128,6 +136,11 @@ async fn run_size(opts: &Options, n: usize) -> SizeResult {
     assert_eq!(records(&client, CLIENT_ORG).await, n as u64);
     auth_probe(&server).await;
     count_probe(&client).await;
+    let w6 = if n <= W6_MAX {
+        Some(w6(opts, &client, &server_url, &rows, dir.path()).await)
+    } else {
+        None
+    };
     drop(client);
 
     // W1 on PostgreSQL.
@@ -143,6 +156,7 @@ async fn run_size(opts: &Options, n: usize) -> SizeResult {
         sqlite,
         w2_changes,
         w2_idle,
+        w6,
         postgres,
     }
 }

@@ -84,6 +84,18 @@ pub fn print_table(opts: &Options, results: &[SizeResult], w3: &W3) {
             ms(r.w2_idle),
             verdict(r.w2_idle <= Duration::from_millis(20))
         );
+        if let Some(w6) = &r.w6 {
+            let w1 = rate(r.n, s.exec);
+            for (what, exec) in [("Get", w6.get), ("Send", w6.send)] {
+                let ratio = rate(r.n, exec) / w1;
+                println!(
+                    "| W6 SQLite {n}: {what} snapshot | {:.0} records/s ({:.2} s) | W1 {w1:.0} records/s | {ratio:.2}× | ≥ 0.5× W1 | {} |",
+                    rate(r.n, exec),
+                    exec.as_secs_f64(),
+                    verdict(ratio >= 0.5)
+                );
+            }
+        }
         match &r.postgres {
             Some(Ok(p)) => {
                 let ratio = p.baseline.as_secs_f64() / p.exec.as_secs_f64();

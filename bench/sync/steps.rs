@@ -83,7 +83,7 @@ pub async fn sync_with(client: &Process, request: Value) -> SyncRun {
 }
 
 /// The job's execution time: FinishedOn - LastTriedOn (queue wait excluded).
-fn exec_time(job: &Value) -> Duration {
+pub fn exec_time(job: &Value) -> Duration {
     let t = |k: &str| {
         DateTime::parse_from_rfc3339(job[k].as_str().unwrap_or_else(|| panic!("{k} in {job}")))
             .unwrap()
