@@ -653,7 +653,48 @@ async fn the_connection_and_its_links_can_be_changed(app: TestApp) {
         .expect(StatusCode::CREATED);
 }
 
+/// An empty XML element is an absent one: the defaults apply, and `SyncInterval` takes the
+/// environment's forms of a duration too.
+async fn empty_xml_elements_are_absent(app: TestApp) {
+    let server = TestApp::sqlite().await;
+    let url = server_org(&server).await;
+    let body = format!(
+        "<ConnectRequest><SyncSetup><ProviderID>orgsync</ProviderID><Url>{url}</Url>\
+         <UserName>{SYNC_USER}</UserName><Password>{SYNC_PASSWORD}</Password>\
+         <Entities/><SyncFiltersXml/><WriteOffline></WriteOffline><SyncMode/>\
+         <ConflictPolicy> </ConflictPolicy><SyncInterval>2h</SyncInterval><MatchOn/>\
+         <DeleteGuard/></SyncSetup></ConnectRequest>"
+    );
+    let accepted = app
+        .post("/rest/v1/sync/client-e/ConnectAsync")
+        .xml(&body)
+        .send()
+        .await
+        .expect(StatusCode::ACCEPTED)
+        .json();
+    let job = app
+        .wait_job(accepted["JobId"].as_str().unwrap(), &["Completed"], 30)
+        .await;
+    assert_eq!(job["Status"], "Completed");
+    let connection = app
+        .get("/rest/v1/sync/client-e/connection")
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(connection["SyncMode"], "Mirror", "{connection}");
+    assert_eq!(connection["ConflictPolicy"], "ServerWins", "{connection}");
+    assert_eq!(connection["WriteOffline"], false, "{connection}");
+    assert_eq!(connection["SyncInterval"], "PT7200S", "{connection}");
+    assert_eq!(
+        connection["Links"].as_array().unwrap().len(),
+        2,
+        "all entities"
+    );
+}
+
 both_backends!(
+    empty_xml_elements_are_absent,
     connect_in_xml_brings_the_server_metadata,
     connect_in_json_and_update_metadata,
     a_wrong_password_fails_at_once,

@@ -138,9 +138,15 @@ impl<'de> de::Deserializer<'de> for ElementDeserializer<'de> {
         deserialize_bytes deserialize_byte_buf deserialize_identifier
     }
 
+    /// A nil element, and an empty one (`<SyncMode/>`, no children, attributes or text), is
+    /// absent.
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         let path = self.path.clone();
-        let result = if self.element.is_nil() {
+        let element = self.element;
+        let empty = element.children.is_empty()
+            && element.attributes.is_empty()
+            && element.text.trim().is_empty();
+        let result = if element.is_nil() || empty {
             visitor.visit_none()
         } else {
             visitor.visit_some(self)

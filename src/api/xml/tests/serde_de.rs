@@ -43,6 +43,16 @@ fn list_from_comma_text_and_absent_options() {
 }
 
 #[test]
+fn an_empty_element_is_an_absent_option() {
+    let setup: SyncSetup =
+        de("<SyncSetup><Entities/><Mode/><IncludeDeleted>  </IncludeDeleted></SyncSetup>")
+            .expect("deserializes");
+    assert_eq!((setup.mode, setup.include_deleted), (None, None));
+    // Text, or an attribute, is a value.
+    assert!(de::<SyncSetup>("<SyncSetup><Entities/><Mode>Sideways</Mode></SyncSetup>").is_err());
+}
+
+#[test]
 fn bool_forms_and_nil() {
     for (text, expected) in [
         ("true", true),
