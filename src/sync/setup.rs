@@ -277,19 +277,18 @@ pub fn check_selected(
     Ok(parsed)
 }
 
-/// An ISO 8601 duration of at least [`MIN_INTERVAL`], in seconds.
+/// A duration (ISO 8601, `1h`, or seconds) of at least [`MIN_INTERVAL`], in seconds.
 fn check_interval(text: Option<&str>) -> Result<Option<i64>, Refusal> {
     let Some(text) = text else { return Ok(None) };
-    let d = if text.trim().starts_with('P') {
-        parse_duration(text)
-    } else {
-        Err(String::new())
-    }
-    .map_err(|_| {
+    // The forms the environment's durations take: ISO 8601, `1h`/`90m`, or seconds.
+    let d = parse_duration(text).map_err(|_| {
         invalid(
             Code::InvalidField,
             "SyncInterval",
-            format!("SyncInterval '{text}' is not an ISO 8601 duration such as PT1H"),
+            format!(
+                "SyncInterval '{text}' is not a duration: an ISO 8601 one such as PT1H, or 1h, \
+                 90m, 3600"
+            ),
         )
     })?;
     if d < MIN_INTERVAL {
@@ -335,6 +334,10 @@ mod tests {
         assert_eq!(s.mode, SyncMode::Additive);
         assert_eq!(s.policy, ConflictPolicy::ServerWins);
         assert_eq!(s.interval_secs, Some(3600));
+        for (text, secs) in [("1h", 3600), ("90m", 5400), ("120", 120), ("P1D", 86_400)] {
+            let s = setup(json!({"SyncInterval": text})).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(s.interval_secs, Some(secs), "{text}");
+        }
     }
 
     #[test]

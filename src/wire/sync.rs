@@ -83,7 +83,8 @@ pub struct SyncSetup {
     pub sync_mode: Option<SyncMode>,
     #[serde(default)]
     pub conflict_policy: Option<ConflictPolicy>,
-    /// ISO 8601 duration (`PT1H`) of the periodic sync job; at least a minute.
+    /// How often the periodic sync job runs: an ISO 8601 duration (`PT1H`), `1h`, `90m` or a
+    /// number of seconds; at least a minute.
     #[serde(default)]
     pub sync_interval: Option<String>,
     /// Adopts the client's existing records on each link's first sync, by these attributes.
