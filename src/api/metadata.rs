@@ -80,7 +80,7 @@ async fn get_metadata(
     request_body(content((EntityDefinitionInput = "application/json"), (EntityDefinitionInput = "application/xml"))),
     responses(
         (status = 200, content((EntityDef = "application/json"), (EntityDef = "application/xml")), description = "Redefined"),
-        (status = 201, content((EntityDef = "application/json"), (EntityDef = "application/xml")), description = "Defined"),
+        (status = 201, content((EntityDef = "application/json"), (EntityDef = "application/xml")), description = "Defined", headers(("Location" = String))),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "metadata_managed_by_server: the org is a connected client org"),
         AdminWrite,
     ))]
@@ -93,6 +93,7 @@ async fn put_entity(
 ) -> Result<Reply<EntityDef>, ApiError> {
     who.require(&path.org, &[Role::Provider, Role::OrgAdmin])?;
     let EntityPath { org, entity } = path.into_inner();
+    let location = format!("/rest/v1/orgs/{org}/metadata/entities/{entity}");
     let name = LogicalName::parse(entity).map_err(|e| ApiError::from(e).field("entity"))?;
     let def = body.into_inner().into_entity(name).map_err(|e| {
         let err = ApiError::new(Code::InvalidDefinition, e.message);
@@ -111,7 +112,9 @@ async fn put_entity(
         .await?;
     let reply = Reply::ok(def);
     Ok(if created {
-        reply.status(StatusCode::CREATED)
+        reply
+            .status(StatusCode::CREATED)
+            .header(actix_web::http::header::LOCATION, location)
     } else {
         reply
     })

@@ -131,6 +131,9 @@ impl From<InvalidName> for InvalidDefinition {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct EntityDefinitionInput {
+    /// The entity's name as GET gives it; when given, it must be the path's.
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub display_name: Option<String>,
     #[serde(default)]
@@ -146,6 +149,17 @@ pub struct EntityDefinitionInput {
 impl EntityDefinitionInput {
     /// Checks the definition as a whole and gives the entity it defines.
     pub fn into_entity(self, name: LogicalName) -> Result<EntityDef, InvalidDefinition> {
+        if let Some(given) = self.name.as_deref().map(str::trim) {
+            if given != name.as_str() {
+                return Err(InvalidDefinition {
+                    message: format!(
+                        "the body names entity '{given}', the path '{name}': a definition \
+                         keeps its name"
+                    ),
+                    attribute: None,
+                });
+            }
+        }
         let primary_key = match self.primary_key {
             Some(k) => k,
             None => LogicalName::parse(format!("{name}id"))?,

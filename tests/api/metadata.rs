@@ -148,7 +148,56 @@ async fn bad_definitions_name_the_attribute_and_change_nothing(app: TestApp) {
         .problem(StatusCode::FORBIDDEN, "forbidden");
 }
 
+/// What GET gives is what PUT takes: a definition read, changed and put back round-trips, and
+/// a new one answers where it is.
+async fn a_definition_round_trips_from_get_to_put(app: TestApp) {
+    let org = app.org("contoso").await;
+    let res = app
+        .put(&format!("/rest/v1/orgs/{org}/metadata/entities/account"))
+        .json(&account_definition())
+        .send()
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(
+        res.header("location").as_deref(),
+        Some("/rest/v1/orgs/contoso/metadata/entities/account")
+    );
+    let mut account = app
+        .get(&format!("/rest/v1/orgs/{org}/metadata"))
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json()["Entities"][0]
+        .clone();
+    assert_eq!(account["Name"], "account");
+    account["DisplayName"] = json!("Customer");
+    let again = app
+        .put(&format!("/rest/v1/orgs/{org}/metadata/entities/account"))
+        .json(&account)
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(again["DisplayName"], "Customer");
+    assert_eq!(again["Attributes"], account["Attributes"]);
+    // Another name in the body than in the path is refused, and changes nothing.
+    account["Name"] = json!("contact");
+    app.put(&format!("/rest/v1/orgs/{org}/metadata/entities/account"))
+        .json(&account)
+        .send()
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_definition");
+    let meta = app
+        .get(&format!("/rest/v1/orgs/{org}/metadata"))
+        .send()
+        .await
+        .json();
+    assert_eq!(meta["Entities"].as_array().unwrap().len(), 1);
+    assert_eq!(meta["Entities"][0]["DisplayName"], "Customer");
+}
+
 both_backends!(
+    a_definition_round_trips_from_get_to_put,
     entities_are_defined_read_and_dropped,
     bad_definitions_name_the_attribute_and_change_nothing
 );
