@@ -86,6 +86,11 @@ pub struct Job {
     /// A cancel was asked for; the job stops at its next batch boundary.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub cancel_requested: bool,
+    /// What the job was asked to do (a sync's `Full`, `DryRun`, `Entities`; a snapshot's
+    /// request), when it was asked anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub request: Option<serde_json::Value>,
 }
 
 impl Job {
@@ -107,6 +112,8 @@ impl Job {
             finished_on: row.finished_on.map(micros_to_datetime),
             added_by: row.added_by,
             cancel_requested: row.cancel_requested,
+            request: Some(row.params.into_inner())
+                .filter(|p| p.as_object().is_some_and(|o| !o.is_empty())),
         }
     }
 }

@@ -139,6 +139,7 @@ async fn a_get_makes_the_client_equal_to_the_server(app: TestApp) {
         .await;
     assert_eq!(job["Kind"], "GetSnapshot", "{job}");
     assert_eq!(job["Status"], "Completed", "{job}");
+    assert_eq!(job["Request"]["Entities"], json!(["account"]), "{job}");
     assert_eq!(
         digest(&app, "client", "account").await,
         digest(&server, "contoso", "account").await
