@@ -115,6 +115,9 @@ pub fn create_app(
             .into()
         }))
         .configure(api::configure)
+        // Where a person lands first: the API's own pages.
+        .service(web::redirect("/", "/swagger-ui/"))
+        .service(web::redirect("/swagger-ui", "/swagger-ui/").permanent())
         .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", api::openapi()))
         .default_service(web::to(api::no_route))
         .wrap(from_fn(api::problem::problem_middleware))

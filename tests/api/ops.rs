@@ -43,6 +43,11 @@ async fn swagger_ui_and_the_openapi_document_are_served(app: TestApp) {
         .expect(StatusCode::OK)
         .text();
     assert!(ui.to_lowercase().contains("swagger"), "{ui}");
+    // Where a person types the address without the rest: the same page.
+    for path in ["/", "/swagger-ui"] {
+        let page = app.get(path).send().await.expect(StatusCode::OK).text();
+        assert!(page.to_lowercase().contains("swagger"), "{path}: {page}");
+    }
     let doc = app
         .get("/api-docs/openapi.json")
         .send()
