@@ -63,7 +63,8 @@ async fn killed_mid_job_is_taken_over(observer: TestApp) {
         .start()
         .await;
     let id = first.connect_async("client-k", &url, json!({})).await;
-    first.wait_job(&id, &["InProcess"], 30).await;
+    // Killed once its try has started (a try is claimed, and counted, before it logs its Start).
+    tries_started(&first, &id, 1).await;
     first.kill();
 
     // The server comes back; a new process takes the job over once its lease lapses.
