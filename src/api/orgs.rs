@@ -1,7 +1,7 @@
 //! Organizations, their users and their usage against quotas.
 
 use actix_web::http::header;
-use actix_web::{delete, get, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
@@ -19,7 +19,7 @@ use crate::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(create_org, list_orgs, get_org, delete_org, create_user, usage),
+    paths(create_org, list_orgs, get_org, change_org, delete_org, create_user, usage),
     tags((name = "Organizations", description = "Hosted organizations, their users and usage"))
 )]
 pub struct Doc;
@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_org)
         .service(list_orgs)
         .service(get_org)
+        .service(change_org)
         .service(delete_org)
         .service(create_user)
         .service(usage);
@@ -97,6 +98,80 @@ fn check_text(field: &'static str, value: Option<&str>, max: usize) -> Result<()
     }
 }
 
+fn check_registration(info: &RegistrationInfo) -> Result<(), ApiError> {
+    for (field, value) in [
+        ("RegistrationInfo.Email", &info.email),
+        ("RegistrationInfo.FirstName", &info.first_name),
+        ("RegistrationInfo.LastName", &info.last_name),
+        ("RegistrationInfo.Company", &info.company),
+    ] {
+        check_text(field, value.as_deref(), 256)?;
+    }
+    Ok(())
+}
+
+/// A change of an org; every member is optional.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct OrgPatch {
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "crate::wire::sync::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub display_name: Option<Option<String>>,
+    /// Replaces the registration info whole.
+    #[serde(default)]
+    pub registration_info: Option<RegistrationInfo>,
+    /// Replaces the quotas whole (the provider only); `null` removes them.
+    #[serde(default, deserialize_with = "crate::wire::sync::nullable")]
+    #[schema(value_type = Option<Quotas>)]
+    pub quotas: Option<Option<Quotas>>,
+}
+
+/// Changes an organization's display name, registration info or quotas (as MachPanel adjusts
+/// a subscription's resources). An org admin may change the first two; quotas are the
+/// provider's.
+#[utoipa::path(tag = "Organizations", security(("bearer" = [])), params(OrgPath),
+    request_body(content(
+        (OrgPatch = "application/json", example = json!({"DisplayName": "Contoso Group", "Quotas": {"MaxRecords": 50000, "Entities": {"account": 10000}}})),
+        (OrgPatch = "application/xml", example = json!("<OrgPatch><DisplayName>Contoso Group</DisplayName><Quotas><MaxRecords>50000</MaxRecords></Quotas></OrgPatch>")),
+    )),
+    responses(
+        (status = 200, content((Org = "application/json"), (Org = "application/xml"))),
+        AdminWrite,
+    ))]
+#[patch("/rest/v1/orgs/{org}")]
+async fn change_org(
+    who: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<OrgPath>,
+    body: Body<OrgPatch>,
+) -> Result<Reply<Org>, ApiError> {
+    let patch = body.into_inner();
+    let roles: &[Role] = if patch.quotas.is_some() {
+        &[Role::Provider]
+    } else {
+        &[Role::Provider, Role::OrgAdmin]
+    };
+    who.require(&path.org, roles)?;
+    if let Some(Some(name)) = &patch.display_name {
+        check_text("DisplayName", Some(name), 256)?;
+    }
+    if let Some(info) = &patch.registration_info {
+        check_registration(info)?;
+    }
+    let name = path.into_inner().org;
+    let change = orgs::OrgChange {
+        display_name: patch.display_name,
+        registration_info: patch.registration_info,
+        quotas: patch.quotas,
+    };
+    let row = state
+        .db
+        .run(move |conn| orgs::change(conn, &name, change))
+        .await?;
+    Ok(Reply::ok(Org::from_row(row)))
+}
+
 /// Registers an organization.
 #[utoipa::path(tag = "Organizations", security(("bearer" = [])),
     request_body(content((CreateOrg = "application/json"), (CreateOrg = "application/xml"))),
@@ -116,14 +191,7 @@ async fn create_org(
     let name = OrgName::parse(req.name).map_err(|e| ApiError::from(e).field("Name"))?;
     check_text("DisplayName", req.display_name.as_deref(), 256)?;
     let info = req.registration_info.unwrap_or_default();
-    for (field, value) in [
-        ("RegistrationInfo.Email", &info.email),
-        ("RegistrationInfo.FirstName", &info.first_name),
-        ("RegistrationInfo.LastName", &info.last_name),
-        ("RegistrationInfo.Company", &info.company),
-    ] {
-        check_text(field, value.as_deref(), 256)?;
-    }
+    check_registration(&info)?;
     let registration_info = Some(Json::new(info));
     let quotas = req.quotas.map(Json::new);
     let display_name = req.display_name;

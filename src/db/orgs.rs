@@ -35,6 +35,38 @@ pub struct NewOrg<'a> {
     pub uid: String,
 }
 
+/// What a change of an org sets (`None`: left as it is; `Some(None)`: cleared).
+#[derive(Debug, Default)]
+pub struct OrgChange {
+    pub display_name: Option<Option<String>>,
+    pub registration_info: Option<RegistrationInfo>,
+    pub quotas: Option<Option<Quotas>>,
+}
+
+/// Changes the org's display name, registration info or quotas; gives it as it is now.
+pub fn change(conn: &mut DbConn, name: &str, change: OrgChange) -> DbResult<OrgRow> {
+    super::write_tx(conn, |conn| {
+        let org = require(conn, name)?;
+        let target = orgs::table.filter(orgs::id.eq(org.id));
+        if let Some(display_name) = change.display_name {
+            diesel::update(target)
+                .set(orgs::display_name.eq(display_name))
+                .execute(conn)?;
+        }
+        if let Some(info) = change.registration_info {
+            diesel::update(target)
+                .set(orgs::registration_info.eq(Some(Json::new(info))))
+                .execute(conn)?;
+        }
+        if let Some(quotas) = change.quotas {
+            diesel::update(target)
+                .set(orgs::quotas.eq(quotas.map(Json::new)))
+                .execute(conn)?;
+        }
+        by_id(conn, org.id)
+    })
+}
+
 pub fn create(conn: &mut DbConn, org: &NewOrg<'_>) -> DbResult<OrgRow> {
     let inserted = diesel::insert_into(orgs::table).values(org).execute(conn);
     match inserted {

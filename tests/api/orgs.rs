@@ -1,3 +1,4 @@
+use orgsync::auth::Role;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -155,7 +156,72 @@ async fn usage_reports_quota_overuse(app: TestApp) {
     assert!(xml.contains("<OverQuota>true</OverQuota>"), "{xml}");
 }
 
+/// An org's display name, registration info and quotas change after it was created; quotas
+/// are the provider's to change.
+async fn an_org_changes_after_it_was_created(app: TestApp) {
+    app.post("/rest/v1/orgs")
+        .json(&json!({"Name": "contoso", "DisplayName": "Contoso", "Quotas": {"MaxRecords": 10}}))
+        .send()
+        .await
+        .expect(StatusCode::CREATED);
+    let org = app
+        .patch("/rest/v1/orgs/contoso")
+        .json(
+            &json!({"Quotas": {"MaxRecords": 100, "Entities": {"account": 50}},
+                      "RegistrationInfo": {"Company": "Contoso Group"}}),
+        )
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(org["Quotas"]["MaxRecords"], 100, "{org}");
+    assert_eq!(org["Quotas"]["Entities"]["account"], 50);
+    assert_eq!(org["RegistrationInfo"]["Company"], "Contoso Group");
+    assert_eq!(org["DisplayName"], "Contoso", "left as it was");
+    let usage = app.get("/rest/v1/orgs/contoso/usage").send().await.json();
+    assert_eq!(usage["MaxRecords"], 100, "{usage}");
+    // In XML; null (xsi:nil) clears.
+    let res = app
+        .patch("/rest/v1/orgs/contoso")
+        .xml("<OrgPatch xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><DisplayName>Contoso Group</DisplayName><Quotas xsi:nil=\"true\"/></OrgPatch>")
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(res["DisplayName"], "Contoso Group");
+    assert!(res.get("Quotas").is_none(), "{res}");
+    // An org admin changes the name, not the quotas; a bad value changes nothing.
+    let admin = app.token(Role::OrgAdmin, "contoso").await;
+    app.patch("/rest/v1/orgs/contoso")
+        .bearer(&admin)
+        .json(&json!({"Quotas": {"MaxRecords": 1000000}}))
+        .send()
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    app.patch("/rest/v1/orgs/contoso")
+        .bearer(&admin)
+        .json(&json!({"DisplayName": "x".repeat(300)}))
+        .send()
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    let org = app
+        .patch("/rest/v1/orgs/contoso")
+        .bearer(&admin)
+        .json(&json!({"DisplayName": null}))
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert!(org.get("DisplayName").is_none(), "{org}");
+    app.patch("/rest/v1/orgs/nosuch")
+        .json(&json!({"DisplayName": "x"}))
+        .send()
+        .await
+        .problem(StatusCode::NOT_FOUND, "org_not_found");
+}
+
 both_backends!(
+    an_org_changes_after_it_was_created,
     orgs_are_created_listed_read_and_deleted,
     usage_reports_quota_overuse
 );
