@@ -213,6 +213,25 @@ async fn an_org_changes_after_it_was_created(app: TestApp) {
         .expect(StatusCode::OK)
         .json();
     assert!(org.get("DisplayName").is_none(), "{org}");
+    // A quota past what the contract's int64 holds is refused, in a POST as in a PATCH.
+    let too_many = json!(9_223_372_036_854_775_808_u64);
+    let problem = app
+        .patch("/rest/v1/orgs/contoso")
+        .json(&json!({"Quotas": {"MaxRecords": too_many}}))
+        .send()
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("MaxRecords"),
+        "{problem}"
+    );
+    app.post("/rest/v1/orgs")
+        .json(&json!({"Name": "huge", "Quotas": {"Entities": {"account": too_many}}}))
+        .send()
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    let org = app.get("/rest/v1/orgs/contoso").send().await.json();
+    assert!(org.get("Quotas").is_none(), "unchanged: {org}");
     app.patch("/rest/v1/orgs/nosuch")
         .json(&json!({"DisplayName": "x"}))
         .send()
