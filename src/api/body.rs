@@ -221,7 +221,8 @@ pub fn decode<T: DeserializeOwned>(raw: &[u8], format: Format) -> Result<T, ApiE
                     Category::Data => ApiError::new(
                         Code::InvalidBody,
                         format!("the JSON body does not fit: {e}"),
-                    ),
+                    )
+                    .with("path", json_path::<T>(raw)),
                     _ => ApiError::new(
                         Code::MalformedBody,
                         format!("the JSON body is malformed: {e}"),
@@ -237,6 +238,33 @@ pub fn decode<T: DeserializeOwned>(raw: &[u8], format: Format) -> Result<T, ApiE
                     .with("path", e.path)
             })
         }
+    }
+}
+
+/// Where in a JSON body that does not fit the member at fault is, as a JSON Pointer (`/` for
+/// the body itself), as `duplicate_key` names it. The body is read again only on this error
+/// path, so well-formed bodies pay nothing for it.
+fn json_path<T: DeserializeOwned>(raw: &[u8]) -> String {
+    use serde_path_to_error::Segment;
+    let mut de = serde_json::Deserializer::from_slice(raw);
+    let Err(e) = serde_path_to_error::deserialize::<_, T>(&mut de) else {
+        return "/".to_owned();
+    };
+    let pointer: String = e
+        .path()
+        .iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(format!("/{index}")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                Some(format!("/{}", key.replace('~', "~0").replace('/', "~1")))
+            }
+            Segment::Unknown => None,
+        })
+        .collect();
+    if pointer.is_empty() {
+        "/".to_owned()
+    } else {
+        pointer
     }
 }
 

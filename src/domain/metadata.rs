@@ -41,7 +41,7 @@ impl AttributeType {
 
 /// One choice of a `Picklist` attribute.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "PascalCase", deny_unknown_fields)]
 pub struct PicklistOption {
     pub value: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,7 +50,7 @@ pub struct PicklistOption {
 
 /// A typed field of an entity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "PascalCase", deny_unknown_fields)]
 pub struct AttributeDef {
     #[schema(value_type = String, example = "emailaddress1")]
     pub name: LogicalName,
@@ -72,7 +72,7 @@ pub struct AttributeDef {
 
 /// A record type with its attributes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "PascalCase", deny_unknown_fields)]
 pub struct EntityDef {
     #[schema(value_type = String, example = "account")]
     pub name: LogicalName,
@@ -252,3 +252,5 @@ impl EntityDef {
         Ok(())
     }
 }
+
+crate::objects_only!(PicklistOption, AttributeDef, EntityDef);

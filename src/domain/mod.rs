@@ -33,4 +33,5 @@ pub mod record;
 pub mod safety;
 pub mod setup;
 pub mod snapshot;
+pub mod strict;
 pub mod transaction;

@@ -14,7 +14,7 @@ pub enum BatchOp {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "PascalCase", deny_unknown_fields)]
 pub struct BatchOperation {
     pub op: BatchOp,
     pub entity: String,
@@ -68,3 +68,5 @@ pub struct TransactionReceipt {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
+
+crate::objects_only!(BatchOperation);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "PascalCase", deny_unknown_fields)]
 pub struct RegistrationInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -20,7 +20,7 @@ pub struct RegistrationInfo {
 
 /// Limits reported by `/usage` and sync summaries; going over never stops a write or a sync.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Quotas {
     /// Most live records in the whole org.
     #[serde(
@@ -75,3 +75,5 @@ mod limit {
         Ok(Some(map))
     }
 }
+
+crate::objects_only!(RegistrationInfo, Quotas);

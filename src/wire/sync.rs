@@ -50,7 +50,7 @@ pub struct ConnectRequest {
 
 /// How a client org connects to its server org.
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "PascalCase", deny_unknown_fields)]
 pub struct SyncSetup {
     /// The provider's GUID or short name (`GET /rest/v1/providers`).
     #[serde(rename = "ProviderID")]
@@ -175,3 +175,5 @@ pub struct SnapshotRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<bool>,
 }
+
+crate::objects_only!(; read_only: SyncSetup);

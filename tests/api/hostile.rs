@@ -104,6 +104,15 @@ fn corpus(org: &str) -> Vec<Case> {
             .json(r#"{"Attributes": {"name": "A", "name": "B"}}"#)
             .gets(S::BAD_REQUEST, "duplicate_key")
             .naming("path", "/Attributes/name"),
+        // A member of the wrong shape is named by its JSON Pointer, as a duplicate key is.
+        case("an operation given as an array", post.clone(), &batch)
+            .json(r#"{"Operations": [["Upsert", "account", "acc-1"]]}"#)
+            .gets(S::UNPROCESSABLE_ENTITY, "invalid_body")
+            .naming("path", "/Operations/0"),
+        case("a member of the wrong type", post.clone(), &records)
+            .json(r#"{"Attributes": "name"}"#)
+            .gets(S::UNPROCESSABLE_ENTITY, "invalid_body")
+            .naming("path", "/Attributes"),
         // Characters XML does not allow, written or as a reference.
         case("XML with a NUL byte", post.clone(), &records)
             .xml(b"<Record><Attributes><name>A\x00B</name></Attributes></Record>")

@@ -225,6 +225,15 @@ async fn an_org_changes_after_it_was_created(app: TestApp) {
         problem["detail"].as_str().unwrap().contains("MaxRecords"),
         "{problem}"
     );
+    assert_eq!(problem["path"], "/Quotas/MaxRecords", "{problem}");
+    // An object given as an array of its members is refused too.
+    let problem = app
+        .patch("/rest/v1/orgs/contoso")
+        .json(&json!({"Quotas": [null, null]}))
+        .send()
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    assert_eq!(problem["path"], "/Quotas", "{problem}");
     app.post("/rest/v1/orgs")
         .json(&json!({"Name": "huge", "Quotas": {"Entities": {"account": too_many}}}))
         .send()
