@@ -136,10 +136,7 @@ impl Settings {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let database_url =
             var("ORGSYNC_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        let data_dir = match var("ORGSYNC_DATA_DIR") {
-            Some(dir) => PathBuf::from(dir),
-            None => default_data_dir(&database_url),
-        };
+        let data_dir = data_dir_of(var("ORGSYNC_DATA_DIR"), &database_url);
         let jwt_secret = secret_from(
             var("ORGSYNC_JWT_SECRET"),
             "ORGSYNC_JWT_SECRET",
@@ -315,6 +312,23 @@ fn parse_iso_duration(rest: &str) -> Option<Duration> {
         }
     }
     (any && number.is_empty()).then(|| Duration::from_secs(secs))
+}
+
+/// The file the token secret of the environment's settings is kept in; None when
+/// `ORGSYNC_JWT_SECRET` gives it.
+pub fn jwt_secret_file() -> Option<PathBuf> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if var("ORGSYNC_JWT_SECRET").is_some() {
+        return None;
+    }
+    let database_url =
+        var("ORGSYNC_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    Some(data_dir_of(var("ORGSYNC_DATA_DIR"), &database_url).join("jwt_secret"))
+}
+
+/// `ORGSYNC_DATA_DIR`, or by default the SQLite file's folder (`./data` for PostgreSQL).
+fn data_dir_of(configured: Option<String>, database_url: &str) -> PathBuf {
+    configured.map_or_else(|| default_data_dir(database_url), PathBuf::from)
 }
 
 fn default_data_dir(database_url: &str) -> PathBuf {

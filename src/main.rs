@@ -9,6 +9,9 @@ use orgsync::auth::{JwtKeys, Role, Subject};
 use orgsync::config::Settings;
 use orgsync::{create_app, telemetry, AppState};
 
+mod serve_args;
+use serve_args::ServeArgs;
+
 #[derive(Parser)]
 #[command(
     name = "orgsync",
@@ -23,7 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Runs the web service (the default).
-    Serve,
+    Serve(Box<ServeArgs>),
     /// Applies pending database migrations and exits.
     Migrate,
     /// Prints a bearer token signed with the configured secret.
@@ -48,15 +51,31 @@ fn main() -> ExitCode {
         print!("{}", orgsync::api::openapi_json());
         return ExitCode::SUCCESS;
     }
+    if let Some(Command::Serve(args)) = &cli.command {
+        args.export();
+    }
     // A missing .env is normal; the environment alone is enough.
     let _ = dotenvy::dotenv();
+    if let Some(Command::Token { .. }) = cli.command {
+        // A token signed with a secret made up here would be refused by the service.
+        if let Some(path) = orgsync::config::jwt_secret_file().filter(|p| !p.exists()) {
+            return fail(&format!(
+                "no token secret at {}: run this where the service runs, or set \
+                 ORGSYNC_DATA_DIR or ORGSYNC_JWT_SECRET as the service has them",
+                path.display()
+            ));
+        }
+    }
     let settings = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
     telemetry::init(settings.log_format);
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(settings),
+    match cli
+        .command
+        .unwrap_or_else(|| Command::Serve(Box::default()))
+    {
+        Command::Serve(_) => serve(settings),
         Command::Migrate => match AppState::new(settings) {
             Ok(_) => {
                 println!("migrations applied");

@@ -436,3 +436,26 @@ fn the_cli_prints_a_token_the_service_accepts() {
         "the token names the org's immutable id"
     );
 }
+
+/// `orgsync token` run away from the service's data folder finds no secret: it says so and
+/// makes none up (a token signed with a new secret would only meet 401 "bad signature").
+#[test]
+fn the_cli_makes_no_token_without_the_services_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_orgsync"))
+        .args(["token", "--role", "provider"])
+        .current_dir(dir.path())
+        .env_remove("ORGSYNC_JWT_SECRET")
+        .env_remove("ORGSYNC_DATA_DIR")
+        .env_remove("ORGSYNC_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no token secret at ./data/jwt_secret"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+    assert!(!dir.path().join("data").exists(), "nothing is created");
+}

@@ -1,3 +1,6 @@
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -116,4 +119,57 @@ fn every_operation_documents_its_tag_security_and_errors() {
         }
     }
     assert!(count >= 20, "{count} operations");
+}
+
+/// `orgsync serve --help` lists every option with its environment variable.
+#[test]
+fn serve_help_lists_the_options_and_their_variables() {
+    let out = Command::new(env!("CARGO_BIN_EXE_orgsync"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for expected in [
+        "--database-url <URL>",
+        "[env: ORGSYNC_DATABASE_URL",
+        "--bind <HOST:PORT>",
+        "[env: ORGSYNC_BIND",
+        "--sync-batch <N>",
+        "--backend-deny <LIST>",
+        "[env: ORGSYNC_SIGNIN_PER_ADDRESS",
+    ] {
+        assert!(help.contains(expected), "{expected} missing from:\n{help}");
+    }
+}
+
+/// A flag is what the service runs with, over the environment's value.
+#[test]
+fn serve_runs_with_the_flags_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = crate::testkit::net::free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orgsync"))
+        .arg("serve")
+        .args(["--bind", &bind, "--workers", "0", "--data-dir"])
+        .arg(dir.path().join("secrets"))
+        .arg("--database-url")
+        .arg(format!("sqlite://{}", dir.path().join("o.db").display()))
+        .current_dir(dir.path())
+        .env("ORGSYNC_BIND", "127.0.0.1:1")
+        .env_remove("ORGSYNC_DATA_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .map(Result::unwrap)
+        .unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(first, format!("orgsync is up: http://{bind}/swagger-ui/"));
+    assert!(dir.path().join("secrets/jwt_secret").exists());
+    assert!(dir.path().join("o.db").exists());
 }
