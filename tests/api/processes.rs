@@ -108,18 +108,23 @@ async fn a_job_of_a_killed_process_is_taken_over_sqlite() {
 }
 
 #[actix_web::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+)]
 async fn a_job_of_a_killed_process_is_taken_over_postgres() {
-    if let Some(observer) = TestApp::postgres_with(|s| s.workers = 0).await {
-        killed_mid_job_is_taken_over(observer).await;
-    }
+    let observer = TestApp::postgres_with(|s| s.workers = 0).await;
+    killed_mid_job_is_taken_over(observer).await;
 }
 
 /// Two processes on one PostgreSQL: every job runs, and runs once.
 #[actix_web::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+)]
 async fn two_processes_share_one_queue_postgres() {
-    let Some(observer) = TestApp::postgres_with(|s| s.workers = 0).await else {
-        return;
-    };
+    let observer = TestApp::postgres_with(|s| s.workers = 0).await;
     let server = TestApp::sqlite().await;
     let url = server_org(&server).await;
     let dir = tempfile::tempdir().unwrap();
@@ -219,10 +224,13 @@ async fn a_sync_killed_mid_way_resumes_and_ends_equal_sqlite() {
 }
 
 #[actix_web::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+)]
 async fn a_sync_killed_mid_way_resumes_and_ends_equal_postgres() {
-    if let Some(observer) = TestApp::postgres_with(|s| s.workers = 0).await {
-        killed_mid_sync_resumes(observer).await;
-    }
+    let observer = TestApp::postgres_with(|s| s.workers = 0).await;
+    killed_mid_sync_resumes(observer).await;
 }
 
 /// A client process killed during an upload: no transaction lost, none applied twice.
@@ -305,10 +313,13 @@ async fn an_upload_killed_mid_way_loses_nothing_and_applies_nothing_twice_sqlite
 }
 
 #[actix_web::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+)]
 async fn an_upload_killed_mid_way_loses_nothing_and_applies_nothing_twice_postgres() {
-    if let Some(observer) = TestApp::postgres_with(shared_keys).await {
-        killed_mid_upload_loses_nothing(observer).await;
-    }
+    let observer = TestApp::postgres_with(shared_keys).await;
+    killed_mid_upload_loses_nothing(observer).await;
 }
 
 /// An in-process app that runs no jobs and seals credentials with the processes' key.
@@ -371,10 +382,13 @@ async fn dying_processes_never_pass_max_tries_sqlite() {
 }
 
 #[actix_web::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+)]
 async fn dying_processes_never_pass_max_tries_postgres() {
-    if let Some(observer) = TestApp::postgres_with(|s| s.workers = 0).await {
-        dying_processes_never_pass_max_tries(observer).await;
-    }
+    let observer = TestApp::postgres_with(|s| s.workers = 0).await;
+    dying_processes_never_pass_max_tries(observer).await;
 }
 
 const MIB: u64 = 1024 * 1024;
@@ -454,10 +468,13 @@ async fn concurrent_reads_of_large_records_stay_bounded_sqlite() {
 }
 
 #[actix_web::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+)]
 async fn concurrent_reads_of_large_records_stay_bounded_postgres() {
-    if let Some(observer) = TestApp::postgres_with(|s| s.workers = 0).await {
-        concurrent_reads_of_large_records_stay_bounded(observer).await;
-    }
+    let observer = TestApp::postgres_with(|s| s.workers = 0).await;
+    concurrent_reads_of_large_records_stay_bounded(observer).await;
 }
 
 /// A process killed while a job waits `Held`, and another killed in the middle of
@@ -563,10 +580,13 @@ async fn killed_while_held_and_while_undoing_loses_nothing_sqlite() {
 }
 
 #[actix_web::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+)]
 async fn killed_while_held_and_while_undoing_loses_nothing_postgres() {
-    if let Some(observer) = TestApp::postgres_with(shared_keys).await {
-        killed_while_held_and_while_undoing(observer).await;
-    }
+    let observer = TestApp::postgres_with(shared_keys).await;
+    killed_while_held_and_while_undoing(observer).await;
 }
 
 /// A process killed in the middle of a 50k-record Send snapshot: after a restart the job ends,
@@ -647,8 +667,11 @@ async fn a_send_killed_mid_way_applies_each_record_once_sqlite() {
 }
 
 #[actix_web::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+)]
 async fn a_send_killed_mid_way_applies_each_record_once_postgres() {
-    if let Some(observer) = TestApp::postgres_with(shared_keys).await {
-        killed_mid_send_applies_each_record_once(observer).await;
-    }
+    let observer = TestApp::postgres_with(shared_keys).await;
+    killed_mid_send_applies_each_record_once(observer).await;
 }

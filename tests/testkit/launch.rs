@@ -62,22 +62,21 @@ impl TestApp {
         Self::start(&url, dir, None, |_| {}, listener).await
     }
 
-    /// On a fresh schema of `ORGSYNC_TEST_POSTGRES_URL`; None (and a note on stderr) when no
-    /// PostgreSQL is configured for tests.
-    pub async fn postgres() -> Option<Self> {
+    /// On a fresh schema of `ORGSYNC_TEST_POSTGRES_URL`. The PostgreSQL tests are built as
+    /// ignored when it is unset, so one running without it is a mistake, not a skip.
+    pub async fn postgres() -> Self {
         Self::postgres_with(|_| {}).await
     }
 
-    pub async fn postgres_with(tune: impl FnOnce(&mut Settings)) -> Option<Self> {
-        let Ok(base) = std::env::var("ORGSYNC_TEST_POSTGRES_URL") else {
-            eprintln!("ORGSYNC_TEST_POSTGRES_URL is not set: the PostgreSQL run is skipped");
-            return None;
-        };
+    pub async fn postgres_with(tune: impl FnOnce(&mut Settings)) -> Self {
+        let base = std::env::var("ORGSYNC_TEST_POSTGRES_URL").expect(
+            "ORGSYNC_TEST_POSTGRES_URL is unset, yet the tests were built with it: rebuild them",
+        );
         let schema = PgSchema::create(&base, "t");
         let url = schema.url();
         let dir = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        Some(Self::start(&url, dir, Some(schema), tune, listener).await)
+        Self::start(&url, dir, Some(schema), tune, listener).await
     }
 
     async fn start(
