@@ -43,7 +43,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub const MANAGERS: &[Role] = &[Role::Provider, Role::OrgAdmin];
 
 /// Connects a client org to its server org: registers `{org}` when it does not exist, stores
-/// the connection (the password encrypted), and queues the Connect job.
+/// the connection (the password encrypted), and queues the Connect job. On an org already
+/// connected it replaces the connection's settings with the request's and queues the job that
+/// carries them on: `UpdateMetadata` once connected, `Connect` again while it has not
+/// succeeded (a job of either kind still waiting is given back instead).
 #[utoipa::path(tag = "Sync", security(("bearer" = [])), params(OrgPath),
     request_body(content(
         (ConnectRequest = "application/json", example = json!({"SyncSetup": {
@@ -55,7 +58,7 @@ pub const MANAGERS: &[Role] = &[Role::Provider, Role::OrgAdmin];
     )),
     responses(
         (status = 202, content((JobAccepted = "application/json"), (JobAccepted = "application/xml")), headers(("Location" = String))),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "already_connected"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "already_connected: the org is connected through another provider"),
         ProviderWrite,
     ))]
 #[post("/rest/v1/sync/{org}/ConnectAsync")]

@@ -32,6 +32,27 @@ fn connect_xml(url: &str, password: &str) -> String {
     )
 }
 
+/// Waits for the accepted job, which must be of `kind` and complete; gives the connection.
+async fn settled(app: &TestApp, accepted: &Value, kind: &str, org: &str) -> Value {
+    let job = app
+        .wait_job(
+            accepted["JobId"].as_str().unwrap(),
+            &["Completed", "Failed"],
+            30,
+        )
+        .await;
+    assert_eq!(
+        (job["Kind"].as_str(), job["Status"].as_str()),
+        (Some(kind), Some("Completed")),
+        "{job}"
+    );
+    app.get(&format!("/rest/v1/sync/{org}/connection"))
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json()
+}
+
 fn connect_json(url: &str, password: &str) -> Value {
     json!({"SyncSetup": {
         "ProviderID": "orgsync",
@@ -118,12 +139,74 @@ async fn connect_in_xml_brings_the_server_metadata(app: TestApp) {
         .send()
         .await
         .problem(StatusCode::CONFLICT, "metadata_managed_by_server");
-    // A second connect is refused; the first stays.
-    app.post("/rest/v1/sync/client-a/ConnectAsync")
-        .xml(&connect_xml(&url, SYNC_PASSWORD))
+    // A second connect updates the connection's settings, in a job that brings the metadata
+    // up to date; the same request again changes nothing more.
+    let again = connect_xml(&url, SYNC_PASSWORD)
+        .replace(
+            "<SyncMode>Mirror</SyncMode>",
+            "<SyncMode>Additive</SyncMode>",
+        )
+        .replace("<WriteOffline>true</WriteOffline>", "")
+        .replace(
+            "<SyncInterval>PT1H</SyncInterval>",
+            "<SyncInterval>2h</SyncInterval>",
+        )
+        .replace("<Entity>contact</Entity>", "");
+    let update = app
+        .post("/rest/v1/sync/client-a/ConnectAsync")
+        .xml(&again)
         .send()
         .await
-        .problem(StatusCode::CONFLICT, "already_connected");
+        .expect(StatusCode::ACCEPTED)
+        .json();
+    let connection = settled(&app, &update, "UpdateMetadata", "client-a").await;
+    assert_eq!(connection["State"], "Connected", "{connection}");
+    assert_eq!(connection["SyncMode"], "Additive");
+    assert_eq!(connection["WriteOffline"], false, "absent: the default");
+    assert_eq!(connection["SyncInterval"], "PT7200S");
+    assert_eq!(connection["Entities"], json!(["account"]));
+    let links: Vec<&str> = connection["Links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["Entity"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        links,
+        ["account"],
+        "the link of the entity no longer selected went"
+    );
+    let repeat = app
+        .post("/rest/v1/sync/client-a/ConnectAsync")
+        .xml(&again)
+        .send()
+        .await
+        .expect(StatusCode::ACCEPTED)
+        .json();
+    app.wait_job(repeat["JobId"].as_str().unwrap(), &["Completed"], 30)
+        .await;
+    let same = app
+        .get("/rest/v1/sync/client-a/connection")
+        .send()
+        .await
+        .json();
+    assert_eq!(same["Links"], connection["Links"]);
+    assert_eq!(same["SyncMode"], "Additive");
+    // A bad setting refuses the whole update: the connection stays as it is.
+    app.post("/rest/v1/sync/client-a/ConnectAsync")
+        .xml(&again.replace(
+            "<SyncInterval>2h</SyncInterval>",
+            "<SyncInterval>soon</SyncInterval>",
+        ))
+        .send()
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    let after = app
+        .get("/rest/v1/sync/client-a/connection")
+        .send()
+        .await
+        .json();
+    assert_eq!(after["SyncInterval"], "PT7200S", "{after}");
 }
 
 async fn connect_in_json_and_update_metadata(app: TestApp) {
@@ -257,6 +340,20 @@ async fn a_wrong_password_fails_at_once(app: TestApp) {
         .json();
     assert_eq!(reset["Tries"], 0);
     assert_eq!(reset["Status"], "Failed");
+    // ConnectAsync again with the right password: the Connect job runs again and connects.
+    let again = app
+        .post("/rest/v1/sync/client-c/ConnectAsync")
+        .json(&connect_json(&url, SYNC_PASSWORD))
+        .send()
+        .await
+        .expect(StatusCode::ACCEPTED)
+        .json();
+    assert_ne!(
+        again["JobId"], job["JobId"],
+        "a new try, not the failed job"
+    );
+    let connection = settled(&app, &again, "Connect", "client-c").await;
+    assert_eq!(connection["State"], "Connected", "{connection}");
     // Finished jobs and their logs go after the job retention; running ones never do.
     let id = job["JobId"].as_str().unwrap().to_owned();
     assert_eq!(
