@@ -22,6 +22,7 @@ macro_rules! wire_names {
 }
 
 pub mod access;
+pub mod decimal;
 pub mod error;
 pub mod filter;
 pub mod jobs;

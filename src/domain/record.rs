@@ -3,8 +3,9 @@
 //! [`AttributeType`]).
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
+use super::decimal;
 use super::error::Code;
 use super::metadata::{AttributeDef, AttributeType, EntityDef};
 use super::names::RecordId;
@@ -132,17 +133,10 @@ fn normalize_value(
             }
             Ok(Value::from(n))
         }
-        AttributeType::Decimal | AttributeType::Money => {
-            let n = match value {
-                Value::Number(n) => Some(n.clone()),
-                _ => xml_text()
-                    .and_then(|t| t.parse::<f64>().ok())
-                    .and_then(Number::from_f64),
-            }
-            .filter(|n| n.as_f64().is_some_and(f64::is_finite))
-            .ok_or_else(|| wrong("a number"))?;
-            Ok(Value::Number(n))
-        }
+        // Exact: a JSON number or a text (in JSON as in XML), every digit kept.
+        AttributeType::Decimal | AttributeType::Money => decimal::of_value(value)
+            .map(decimal::to_value)
+            .ok_or_else(|| wrong("an exact decimal number, as a number or a string")),
         AttributeType::Boolean => match value {
             Value::Bool(b) => Ok(Value::Bool(*b)),
             _ => match xml_text().as_deref() {

@@ -452,7 +452,100 @@ async fn an_expired_server_token_falls_back_to_a_full_sync(app: TestApp) {
     );
 }
 
+/// Money is exact end to end: a number and a string with more digits than a binary float
+/// holds go through a batch, the change feed, a filter and a sync, and come back as written.
+async fn money_keeps_every_digit(app: TestApp) {
+    const BIG: &str = "90071992547409.9999";
+    const SMALL: &str = "-0.0001";
+    let server = TestApp::sqlite().await;
+    let url = server_org(&server).await;
+    let results = server
+        .batch(
+            "contoso",
+            format!(
+                r#"{{"Operations": [
+                  {{"Op": "Upsert", "Entity": "account", "Id": "big", "Attributes": {{"name": "Big", "revenue": {BIG}}}}},
+                  {{"Op": "Upsert", "Entity": "account", "Id": "small", "Attributes": {{"name": "Small", "revenue": "{SMALL}"}}}},
+                  {{"Op": "Upsert", "Entity": "account", "Id": "round", "Attributes": {{"name": "Round", "revenue": 90071992547410}}}}]}}"#
+            ),
+        )
+        .await;
+    assert!(
+        results
+            .iter()
+            .all(|r| r["Status"] == 200 || r["Status"] == 201),
+        "{results:?}"
+    );
+    let revenue = |record: &Value| record["Attributes"]["revenue"].to_string();
+    let (changes, _) = server.all_changes("contoso", None, json!({})).await;
+    let by_id = |changes: &[Value], id: &str| {
+        changes
+            .iter()
+            .find(|c| c["Id"] == id)
+            .map(revenue)
+            .unwrap_or_default()
+    };
+    assert_eq!(by_id(&changes, "big"), BIG);
+    assert_eq!(
+        by_id(&changes, "small"),
+        SMALL,
+        "a string is read as the number it holds"
+    );
+    // A filter compares exactly: the two largest differ in the last of 18 digits.
+    let filtered = |op: &str, value: &str| {
+        json!({"SyncFilters": {"account": {"Conditions": [
+            {"Attribute": "revenue", "Operator": op, "Value": value}]}}})
+    };
+    let (eq, _) = server
+        .all_changes("contoso", None, filtered("eq", BIG))
+        .await;
+    let ids: Vec<&str> = eq
+        .iter()
+        .filter(|c| c["Op"] == "Upsert")
+        .map(|c| c["Id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["big"]);
+    let (lt, _) = server
+        .all_changes("contoso", None, filtered("lt", "90071992547410"))
+        .await;
+    let mut ids: Vec<&str> = lt
+        .iter()
+        .filter(|c| c["Op"] == "Upsert")
+        .map(|c| c["Id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["big", "small"]);
+
+    app.connect("client", &url, json!({"Entities": ["account"]}))
+        .await;
+    let job = app.sync("client", json!({})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    for (id, expected) in [("big", BIG), ("small", SMALL), ("round", "90071992547410")] {
+        let path = format!("/rest/v1/orgs/client/entities/account/records/{id}");
+        let record = app.get(&path).send().await.expect(StatusCode::OK).json();
+        assert_eq!(revenue(&record), expected, "{record}");
+        let xml = app
+            .get(&path)
+            .accept_xml()
+            .send()
+            .await
+            .expect(StatusCode::OK)
+            .text();
+        assert!(
+            xml.contains(&format!("<revenue>{expected}</revenue>")),
+            "{xml}"
+        );
+    }
+    // What a decimal cannot hold exactly is refused, not rounded.
+    app.post("/rest/v1/orgs/client/entities/account/records")
+        .json(&json!({"Attributes": {"name": "Too fine", "revenue": "0.00000000000000000000000000001"}}))
+        .send()
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_attribute_value");
+}
+
 both_backends!(
+    money_keeps_every_digit,
     incremental_sync_keeps_the_client_equal_to_the_server,
     a_filter_keeps_exactly_the_matching_records,
     additive_mode_never_deletes,

@@ -3,6 +3,7 @@
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
+use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
 use super::error::{shorten, Ctx};
@@ -83,7 +84,8 @@ enum Test {
 #[derive(Debug, Clone, PartialEq)]
 enum Scalar {
     Int(i64),
-    Float(f64),
+    /// `Decimal`, `Money`: exact.
+    Dec(Decimal),
     Bool(bool),
     /// `String`, `Memo`: lowercased, as they compare case-insensitively.
     Text(String),
@@ -97,9 +99,9 @@ impl Scalar {
     fn compare(&self, other: &Scalar) -> Option<Ordering> {
         match (self, other) {
             (Self::Int(a), Self::Int(b)) => Some(a.cmp(b)),
-            (Self::Int(a), Self::Float(b)) => (*a as f64).partial_cmp(b),
-            (Self::Float(a), Self::Int(b)) => a.partial_cmp(&(*b as f64)),
-            (Self::Float(a), Self::Float(b)) => a.partial_cmp(b),
+            (Self::Int(a), Self::Dec(b)) => Some(Decimal::from(*a).cmp(b)),
+            (Self::Dec(a), Self::Int(b)) => Some(a.cmp(&Decimal::from(*b))),
+            (Self::Dec(a), Self::Dec(b)) => Some(a.cmp(b)),
             (Self::Bool(a), Self::Bool(b)) => Some(a.cmp(b)),
             (Self::Text(a), Self::Text(b)) | (Self::Id(a), Self::Id(b)) => Some(a.cmp(b)),
             (Self::Instant(a), Self::Instant(b)) => Some(a.cmp(b)),
@@ -189,18 +191,10 @@ fn read(kind: AttributeType, value: Option<&Value>) -> Read {
         (T::String | T::Memo, Value::String(s)) => Some(Scalar::Text(s.to_lowercase())),
         (T::String | T::Memo, Value::Number(n)) => Some(Scalar::Text(n.to_string())),
         (T::String | T::Memo, Value::Bool(b)) => Some(Scalar::Text(b.to_string())),
-        (T::Integer | T::Picklist | T::Decimal | T::Money, Value::Number(n)) => n
-            .as_i64()
-            .map(Scalar::Int)
-            .or_else(|| n.as_f64().map(Scalar::Float)),
-        (T::Integer | T::Picklist | T::Decimal | T::Money, Value::String(s)) => {
-            let s = s.trim();
-            s.parse::<i64>().ok().map(Scalar::Int).or_else(|| {
-                s.parse::<f64>()
-                    .ok()
-                    .filter(|f| f.is_finite())
-                    .map(Scalar::Float)
-            })
+        (T::Integer | T::Picklist, Value::Number(n)) => n.as_i64().map(Scalar::Int),
+        (T::Integer | T::Picklist, Value::String(s)) => s.trim().parse().ok().map(Scalar::Int),
+        (T::Decimal | T::Money, Value::Number(_) | Value::String(_)) => {
+            crate::domain::decimal::of_value(value).map(Scalar::Dec)
         }
         (T::Boolean, Value::Bool(b)) => Some(Scalar::Bool(*b)),
         (T::Boolean, Value::Number(n)) => match n.as_i64() {

@@ -23,7 +23,7 @@ impl SyncFilters {
     ///
     /// Each value must parse as the attribute's type and is normalized to its JSON form:
     /// `Integer`, `Picklist` → integer (a `Picklist` value must be one of its options);
-    /// `Decimal`, `Money` → float; `Boolean` → `true`/`false` (from `true`, `false`, `1`, `0`);
+    /// `Decimal`, `Money` → an exact decimal; `Boolean` → `true`/`false` (from `true`, `false`, `1`, `0`);
     /// `DateTime` → RFC 3339 UTC string (a `YYYY-MM-DD` date means midnight UTC);
     /// `Date` → `YYYY-MM-DD`; `Uniqueidentifier` → lowercase hyphenated UUID; `Lookup` → the
     /// record id (a UUID in lowercase); `String`, `Memo` → the string as given. The values of
@@ -197,15 +197,9 @@ fn normalize(
             }
             Ok(Value::from(n))
         }
-        T::Decimal | T::Money => {
-            let f = match raw {
-                Value::Number(n) => n.as_f64(),
-                _ => text.and_then(|t| t.parse::<f64>().ok()),
-            }
-            .filter(|f| f.is_finite())
-            .ok_or_else(|| bad(&format!("a valid {kind:?} (a finite number)")))?;
-            Ok(Value::from(f))
-        }
+        T::Decimal | T::Money => crate::domain::decimal::of_value(raw)
+            .map(crate::domain::decimal::to_value)
+            .ok_or_else(|| bad(&format!("a valid {kind:?} (an exact decimal number)"))),
         T::Boolean => {
             let b = match raw {
                 Value::Bool(b) => Some(*b),
