@@ -116,7 +116,7 @@ fn receipt_headers<T: serde::Serialize>(
             )
             .header(
                 header::HeaderName::from_static("transaction-status"),
-                r.status.clone(),
+                r.status.as_str().to_owned(),
             ),
         None => reply,
     }
@@ -408,7 +408,7 @@ async fn delete_record(
     let mut res = HttpResponse::NoContent();
     if let Some(r) = receipt {
         res.insert_header(("Transaction-Id", r.transaction_id))
-            .insert_header(("Transaction-Status", r.status));
+            .insert_header(("Transaction-Status", r.status.as_str()));
     }
     Ok(res.finish())
 }

@@ -458,6 +458,20 @@ pub fn pending_count(conn: &mut DbConn, org_id: i64) -> DbResult<i64> {
         .get_result(conn)?)
 }
 
+/// How many transactions of each entity of the org are in `Error` and not in flight (the
+/// server refused them): no sync sends them again until `SetToPending` (or `SetToArchived`
+/// sets them aside). Those in flight are sent again with their stored batch by the next sync.
+pub fn stuck_by_entity(conn: &mut DbConn, org_id: i64) -> DbResult<Vec<(String, i64)>> {
+    Ok(transactions::table
+        .filter(transactions::org_id.eq(org_id))
+        .filter(transactions::status.eq(TxStatus::Error))
+        .filter(transactions::batch_key.is_null())
+        .group_by(transactions::entity)
+        .select((transactions::entity, diesel::dsl::count_star()))
+        .order_by(transactions::entity)
+        .load(conn)?)
+}
+
 /// The transactions of a record that are not settled, in order (a chain).
 pub fn open_chain(
     conn: &mut DbConn,

@@ -118,6 +118,10 @@ pub struct EntitySummary {
     pub skipped: u64,
     pub failed: u64,
     pub conflicts: u64,
+    /// Client transactions the server refused, in `Error`: no sync sends them again until
+    /// `SetToPending`, and the job ends `CompletedWithErrors` while there are any.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stuck: u64,
     /// Client records that never came from the server and that nothing will deliver: left in
     /// place (a sync never destroys them).
     #[serde(default, skip_serializing_if = "is_zero")]

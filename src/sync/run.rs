@@ -94,6 +94,12 @@ pub async fn run(
             for (entity, part) in uploaded.summary {
                 summary.entry(entity).or_default().absorb(part);
             }
+            let uploads = |e: &str| {
+                links
+                    .iter()
+                    .any(|l| l.entity == e && l.outbound && wanted(l))
+            };
+            report_stuck(engine, ctx, org_id, &uploads, &mut summary).await?;
         }
     }
     if direction != Direction::Outbound {
@@ -144,7 +150,7 @@ pub(crate) async fn ending(
         return Ok((JobStatus::Held, summary));
     }
     ctx.progress("Done", 1, 1).await?;
-    let failed = summary.values().any(|s| s.failed > 0);
+    let failed = summary.values().any(|s| s.failed > 0 || s.stuck > 0);
     Ok((
         if failed {
             JobStatus::CompletedWithErrors
@@ -153,6 +159,38 @@ pub(crate) async fn ending(
         },
         summary,
     ))
+}
+
+/// Says in the summary and the log which client transactions wait in `Error`: no sync sends
+/// them again, so a sync that leaves them is not a clean one.
+async fn report_stuck(
+    engine: &Engine,
+    ctx: &dyn Report,
+    org_id: i64,
+    wanted: &(dyn Fn(&str) -> bool + Sync),
+    summary: &mut Summary,
+) -> Result<(), EngineError> {
+    let stuck = engine
+        .db
+        .run(move |conn| transactions::stuck_by_entity(conn, org_id))
+        .await?;
+    let mut log = Vec::new();
+    for (entity, n) in stuck.into_iter().filter(|(e, _)| wanted(e)) {
+        summary.entry(entity.clone()).or_default().stuck = u64::try_from(n).unwrap_or(0);
+        log.push(
+            ctx.entry(
+                LogLevel::Warning,
+                "StuckTransactions",
+                format!(
+                    "{n} transactions of '{entity}' were refused by the server and wait in \
+                     Error: no sync sends them again; SetToPending sends them with the next \
+                     sync, SetToArchived sets them aside"
+                ),
+            )
+            .entity(&entity),
+        );
+    }
+    ctx.log(log).await
 }
 
 /// Marks entities over their quota in the summary and the log; the sync never stops on it.

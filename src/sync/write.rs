@@ -14,7 +14,9 @@ use super::{Engine, EngineError};
 use crate::db::connections::LinkRow;
 use crate::db::records::{self, Applied, Outcome, Precondition, RecordRow, WriteKind, WriteOp};
 use crate::db::transactions::{self as tx, TxRow};
-use crate::db::{connections, idempotency, metadata, now_micros, orgs, write_tx, DbConn, DbResult};
+use crate::db::{
+    connections, idempotency, metadata, now_micros, orgs, write_tx, DbConn, DbResult, Json,
+};
 use crate::domain::error::{entity_not_found, invalid_record, Code, Refusal};
 use crate::domain::metadata::EntityDef;
 use crate::domain::names::RecordId;
@@ -245,26 +247,33 @@ impl Engine {
 }
 
 fn receipt(id: String, row: Option<TxRow>, online: bool, note: Option<&str>) -> TransactionReceipt {
-    let error_text = |r: &TxRow| {
-        r.error
-            .as_ref()
-            .map(|e| format!("{}: {}", e.get().code, e.get().message))
-    };
-    let (status, error) = match &row {
-        Some(r) if r.status == TxStatus::Processed => ("Delivered", None),
-        Some(r) if !online => ("Pending", error_text(r)),
-        Some(r) => (
-            "Queued",
-            error_text(r)
-                .or_else(|| note.map(str::to_owned))
-                .or_else(|| Some("waits behind an earlier transaction of the record".to_owned())),
+    let status = row.as_ref().map_or(TxStatus::Pending, |r| r.status);
+    let note = match status {
+        TxStatus::Processed | TxStatus::Archived => None,
+        TxStatus::Error if row.as_ref().is_some_and(|r| r.batch_key.is_some()) => Some(
+            "its answer was not had: the next sync sends it again, with the same \
+             Idempotency-Key"
+                .to_owned(),
         ),
-        None => ("Queued", note.map(str::to_owned)),
+        TxStatus::Error => Some(
+            "the server refused it: no sync sends it again; SetToPending sends it with the \
+             next sync, SetToArchived sets it aside"
+                .to_owned(),
+        ),
+        TxStatus::Pending if !online => Some("the next sync sends it (WriteOffline)".to_owned()),
+        TxStatus::Pending => Some(match note {
+            Some(why) => format!("not delivered now ({why}); the next sync sends it"),
+            None => "waits behind an earlier transaction of the record; the next sync sends it"
+                .to_owned(),
+        }),
     };
     TransactionReceipt {
         transaction_id: id,
-        status: status.to_owned(),
-        error,
+        status,
+        error: row
+            .filter(|r| r.status == TxStatus::Error)
+            .and_then(|r| r.error.map(Json::into_inner)),
+        note,
     }
 }
 

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::problem::Problem;
+use crate::domain::transaction::{TxError, TxStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum BatchOp {
@@ -57,16 +58,22 @@ pub struct BatchResponse {
     pub results: Vec<BatchResult>,
 }
 
-/// What became of one client write's transaction, told in the write's answer.
+/// What became of one client write's transaction, told in the write's answer, in the words of
+/// the transactions list.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct TransactionReceipt {
     pub transaction_id: String,
-    /// `Delivered` (the server has it), `Queued` (it will be retried; `Error` says why it
-    /// could not be delivered now) or `Pending` (offline mode: the next sync sends it).
-    pub status: String,
+    /// The transaction's status, as `GET …/transactions/{id}` shows it: `Processed` (the server
+    /// has it), `Pending` (the next sync sends it) or `Error` (no sync sends it again until
+    /// `SetToPending`).
+    pub status: TxStatus,
+    /// Why it is in `Error`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<TxError>,
+    /// What happens to it next, when it is not `Processed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 crate::objects_only!(BatchOperation);

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::testkit::digest::digest;
-use crate::testkit::fixtures::{account_op, server_org};
+use crate::testkit::fixtures::{account_definition, account_op, server_org};
 use crate::testkit::launch::TestApp;
 use crate::testkit::net::{Proxy, ProxyMode};
 
@@ -197,7 +197,7 @@ async fn immediate_mode_delivers_before_the_answer(app: TestApp) {
         .await
         .expect(StatusCode::CREATED)
         .json();
-    assert_eq!(made["Transaction"]["Status"], "Delivered");
+    assert_eq!(made["Transaction"]["Status"], "Processed");
     let there = server
         .get("/rest/v1/orgs/contoso/entities/account/records/now-1")
         .send()
@@ -213,7 +213,7 @@ async fn immediate_mode_delivers_before_the_answer(app: TestApp) {
         .await
         .expect(StatusCode::OK)
         .json();
-    assert_eq!(changed["Transaction"]["Status"], "Delivered", "{changed}");
+    assert_eq!(changed["Transaction"]["Status"], "Processed", "{changed}");
     let res = app
         .post("/rest/v1/orgs/client/batch")
         .json(&json!({"Operations": [account_op("now-2", "Batch", 0)]}))
@@ -221,7 +221,7 @@ async fn immediate_mode_delivers_before_the_answer(app: TestApp) {
         .await
         .expect(StatusCode::OK)
         .json();
-    assert_eq!(res["Results"][0]["Transaction"]["Status"], "Delivered");
+    assert_eq!(res["Results"][0]["Transaction"]["Status"], "Processed");
     assert_eq!(
         digest(&app, "client", "account").await,
         digest(&server, "contoso", "account").await
@@ -241,12 +241,17 @@ async fn with_the_server_down_writes_stand_and_are_delivered_once_later(app: Tes
         .await
         .expect(StatusCode::CREATED)
         .json();
-    assert_eq!(made["Transaction"]["Status"], "Queued");
+    // The answer says what the transactions list says: Error, and what sends it again.
+    assert_eq!(made["Transaction"]["Status"], "Error", "{made}");
+    assert_eq!(
+        made["Transaction"]["Error"]["Code"], "server_unavailable",
+        "{made}"
+    );
     assert!(
-        made["Transaction"]["Error"]
+        made["Transaction"]["Note"]
             .as_str()
             .unwrap()
-            .contains("server_unavailable"),
+            .contains("the next sync sends it again"),
         "{made}"
     );
     app.post(CLIENT_RECORDS)
@@ -303,7 +308,7 @@ async fn a_lost_answer_is_never_applied_twice(app: TestApp) {
         .await
         .expect(StatusCode::CREATED)
         .json();
-    assert_eq!(made["Transaction"]["Status"], "Queued");
+    assert_eq!(made["Transaction"]["Status"], "Error", "{made}");
     // The server did apply it; the client could not know.
     let applied = server
         .get("/rest/v1/orgs/contoso/entities/account/records/lost-1")
@@ -410,7 +415,69 @@ async fn archived_transactions_are_never_delivered(app: TestApp) {
         .problem(StatusCode::NOT_FOUND, "transaction_not_found");
 }
 
+/// A transaction the server refuses waits in Error, and every sync says so: it counts it as
+/// Stuck, logs why, and ends CompletedWithErrors, until SetToPending sends it again.
+async fn a_refused_transaction_is_reported_until_set_to_pending(app: TestApp) {
+    let server = TestApp::sqlite().await;
+    let url = server_org(&server).await;
+    setup(&app, &server, &url, json!({})).await;
+    // The server's names get shorter than the client's metadata knows.
+    let mut account = account_definition();
+    account["Attributes"][0]["MaxLength"] = json!(5);
+    server
+        .put("/rest/v1/orgs/contoso/metadata/entities/account")
+        .json(&account)
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    let made = app
+        .post(CLIENT_RECORDS)
+        .json(&json!({"Id": "long-1", "Attributes": {"name": "Far too long"}}))
+        .send()
+        .await
+        .expect(StatusCode::CREATED)
+        .json();
+    let receipt = &made["Transaction"];
+    assert_eq!(receipt["Status"], "Error", "{made}");
+    assert_eq!(receipt["Error"]["Code"], "attribute_too_long", "{made}");
+    assert!(
+        receipt["Note"].as_str().unwrap().contains("SetToPending"),
+        "{made}"
+    );
+    let listed = transactions(&app, "?Status=Error").await;
+    assert_eq!(listed[0]["TransactionId"], receipt["TransactionId"]);
+    assert_eq!(
+        listed[0]["Error"], receipt["Error"],
+        "one status, one error, in both places"
+    );
+    for _ in 0..2 {
+        let job = app.sync("client", json!({})).await;
+        assert_eq!(job["Status"], "CompletedWithErrors", "{job}");
+        assert_eq!(job["Summary"]["account"]["Stuck"], 1, "{job}");
+        let log = app.job_log(job["JobId"].as_str().unwrap()).await;
+        assert!(
+            log.iter().any(|e| e["Action"] == "StuckTransactions"
+                && e["Level"] == "Warning"
+                && e["Message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("1 transactions of 'account' were refused")),
+            "{log:?}"
+        );
+    }
+    // Set aside, it no longer holds the sync back.
+    app.post("/rest/v1/sync/client/transactions/SetToArchived")
+        .json(&json!({"Ids": [receipt["TransactionId"]]}))
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    let job = app.sync("client", json!({})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert!(job["Summary"]["account"].get("Stuck").is_none(), "{job}");
+}
+
 both_backends!(
+    a_refused_transaction_is_reported_until_set_to_pending,
     offline_writes_wait_for_the_sync_which_delivers_them,
     immediate_mode_delivers_before_the_answer,
     with_the_server_down_writes_stand_and_are_delivered_once_later,
