@@ -107,6 +107,17 @@ pub fn create_app(
             )
             .into()
         }))
+        .app_data(
+            web::FormConfig::default()
+                .limit(64 * 1024)
+                .error_handler(|e, _| {
+                    ApiError::new(
+                        error::Code::InvalidBody,
+                        format!("the form is not valid: {e}"),
+                    )
+                    .into()
+                }),
+        )
         .app_data(web::PathConfig::default().error_handler(|e, _| {
             ApiError::new(
                 error::Code::RouteNotFound,

@@ -1,4 +1,4 @@
-//! The `orgsync` command: serve (default), migrate, token, openapi.
+//! The `orgsync` command: serve (default), migrate, token, openapi, user add.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -43,6 +43,22 @@ enum Command {
     },
     /// Prints the OpenAPI document (the bytes of openapi/openapi.json).
     Openapi,
+    /// Manages the users who sign in without an org.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Adds a provider user, who signs in with POST /rest/v1/auth/token without Org. The
+    /// password is asked for on a terminal, or read from the first line of stdin.
+    Add {
+        /// The user's name.
+        #[arg(long, value_name = "NAME")]
+        provider: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -85,6 +101,53 @@ fn main() -> ExitCode {
         },
         Command::Token { role, org, ttl } => token(&settings, &role, org.as_deref(), ttl),
         Command::Openapi => ExitCode::SUCCESS,
+        Command::User {
+            action: UserCommand::Add { provider },
+        } => add_provider_user(settings, &provider),
+    }
+}
+
+fn add_provider_user(settings: Settings, name: &str) -> ExitCode {
+    use std::io::{BufRead, IsTerminal};
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(format!("Password for {name}: "))
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map(|_| line.trim_end_matches(['\r', '\n']).to_owned())
+    };
+    let password = match password {
+        Ok(p) => p,
+        Err(e) => return fail(&format!("reading the password: {e}")),
+    };
+    let name = match orgsync::auth::password::check_new_user(name, &password) {
+        Ok(n) => n,
+        Err(e) => return fail(e.detail()),
+    };
+    let hash = match orgsync::auth::password::hash(&password) {
+        Ok(h) => h,
+        Err(e) => return fail(e.detail()),
+    };
+    let state = match AppState::new(settings) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let created = state
+        .db
+        .get()
+        .map_err(|e| e.to_string())
+        .and_then(|mut conn| {
+            orgsync::db::users::create_provider(&mut conn, &name, &hash, orgsync::db::now_micros())
+                .map_err(|e| e.to_string())
+        });
+    match created {
+        Ok(user) => {
+            println!("provider user {} added", user.user_name);
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
     }
 }
 

@@ -76,7 +76,46 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(jobs::Doc::openapi());
     doc.merge(transactions::Doc::openapi());
     doc.merge(conflicts::Doc::openapi());
+    sign_in_as_alternative(&mut doc);
     doc
+}
+
+/// Swagger UI's Authorize dialog can sign in with a user name and password (the OAuth2
+/// password grant of `POST /rest/v1/auth/token`) instead of a pasted token: every operation
+/// that takes a bearer token takes the one it gets too.
+fn sign_in_as_alternative(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::{Flow, OAuth2, Password, Scopes, SecurityRequirement};
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "signin",
+        SecurityScheme::OAuth2(OAuth2::with_description(
+            [Flow::Password(Password::new(
+                "/rest/v1/auth/token",
+                Scopes::new(),
+            ))],
+            "A user name and password: `org/user` for a user of an org, the bare name for a \
+             provider user (`orgsync user add --provider NAME`).",
+        )),
+    );
+    let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(security) = &mut op.security {
+                if security.contains(&bearer) {
+                    security.push(SecurityRequirement::new("signin", Vec::<String>::new()));
+                }
+            }
+        }
+    }
 }
 
 /// The document as pretty JSON with a final newline: the bytes of `openapi/openapi.json`.

@@ -342,19 +342,7 @@ async fn create_user(
 ) -> Result<Reply<User>, ApiError> {
     who.require(&path.org, &[Role::Provider, Role::OrgAdmin])?;
     let req = body.into_inner();
-    let name = req.user_name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 256 || name.chars().any(char::is_control) {
-        return Err(
-            ApiError::new(Code::InvalidField, "UserName must be 1 to 256 characters")
-                .field("UserName"),
-        );
-    }
-    if !(8..=1024).contains(&req.password.chars().count()) {
-        return Err(
-            ApiError::new(Code::WeakPassword, "Password must be 8 to 1024 characters")
-                .field("Password"),
-        );
-    }
+    let name = password::check_new_user(&req.user_name, &req.password)?;
     let given = req.password;
     let hash = web::block(move || password::hash(&given))
         .await

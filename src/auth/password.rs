@@ -1,4 +1,4 @@
-//! Passwords of org users, stored as argon2id PHC strings.
+//! Passwords of users (of an org, or of the provider), stored as argon2id PHC strings.
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -12,6 +12,25 @@ pub fn hash(password: &str) -> Result<String, ApiError> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| ApiError::internal(format!("hashing a password: {e}")))
+}
+
+/// Checks a new user's name and password; gives the name trimmed.
+pub fn check_new_user(user_name: &str, password: &str) -> Result<String, ApiError> {
+    use crate::error::Code;
+    let name = user_name.trim();
+    if name.is_empty() || name.chars().count() > 256 || name.chars().any(char::is_control) {
+        return Err(
+            ApiError::new(Code::InvalidField, "UserName must be 1 to 256 characters")
+                .field("UserName"),
+        );
+    }
+    if !(8..=1024).contains(&password.chars().count()) {
+        return Err(
+            ApiError::new(Code::WeakPassword, "Password must be 8 to 1024 characters")
+                .field("Password"),
+        );
+    }
+    Ok(name.to_owned())
 }
 
 /// True when `password` matches the stored hash. A malformed hash never matches.

@@ -60,6 +60,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    provider_users (id) {
+        id -> BigInt,
+        user_name -> Text,
+        password_hash -> Text,
+        created_on -> BigInt,
+        uid -> Text,
+    }
+}
+
 diesel::joinable!(users -> orgs (org_id));
 diesel::joinable!(entities -> orgs (org_id));
 diesel::joinable!(records -> orgs (org_id));
@@ -241,6 +251,7 @@ diesel::joinable!(job_log -> jobs (job_id));
 diesel::allow_tables_to_appear_in_same_query!(
     orgs,
     users,
+    provider_users,
     entities,
     records,
     idempotency_keys,

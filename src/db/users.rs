@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use super::schema::users;
+use super::schema::{provider_users, users};
 use super::{DbConn, DbResult};
 use crate::domain::access::Role;
 use crate::domain::error::{Code, Refusal};
@@ -84,8 +84,68 @@ pub fn alive(
         },
         _ => None,
     };
-    Ok(match user_uid {
-        Some(uid) => by_uid(conn, uid)?.is_some_and(|u| org_id.is_none_or(|id| u.org_id == id)),
-        None => true,
+    Ok(match (user_uid, org_id) {
+        (Some(uid), Some(id)) => by_uid(conn, uid)?.is_some_and(|u| u.org_id == id),
+        // A token without an org is a provider's: its user is a provider user.
+        (Some(uid), None) => provider_by_uid(conn, uid)?.is_some(),
+        (None, _) => true,
     })
+}
+
+/// A person who runs the service: signs in without an org and holds the provider role.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = provider_users)]
+pub struct ProviderUserRow {
+    pub id: i64,
+    pub user_name: String,
+    pub password_hash: String,
+    pub created_on: i64,
+    /// Never reused: tokens of the user carry it.
+    pub uid: String,
+}
+
+/// Adds a provider user; a taken name is refused (`user_exists`).
+pub fn create_provider(
+    conn: &mut DbConn,
+    user_name: &str,
+    password_hash: &str,
+    created_on: i64,
+) -> DbResult<ProviderUserRow> {
+    let inserted = diesel::insert_into(provider_users::table)
+        .values((
+            provider_users::user_name.eq(user_name),
+            provider_users::password_hash.eq(password_hash),
+            provider_users::created_on.eq(created_on),
+            provider_users::uid.eq(super::new_uid()),
+        ))
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok(find_provider(conn, user_name)?.ok_or(diesel::result::Error::NotFound)?),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(Refusal::new(
+            Code::UserExists,
+            format!("provider user '{user_name}' already exists"),
+        )
+        .with("user_name", user_name)
+        .into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn find_provider(conn: &mut DbConn, user_name: &str) -> DbResult<Option<ProviderUserRow>> {
+    Ok(provider_users::table
+        .filter(provider_users::user_name.eq(user_name))
+        .select(ProviderUserRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+fn provider_by_uid(conn: &mut DbConn, uid: &str) -> DbResult<Option<ProviderUserRow>> {
+    Ok(provider_users::table
+        .filter(provider_users::uid.eq(uid))
+        .select(ProviderUserRow::as_select())
+        .first(conn)
+        .optional()?)
 }

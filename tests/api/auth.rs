@@ -221,6 +221,22 @@ async fn users_get_tokens_with_their_password(app: TestApp) {
         "{}",
         xml.text()
     );
+    // The password grant names an org's user as org/user.
+    let granted = app
+        .post("/rest/v1/auth/token")
+        .raw(
+            "application/x-www-form-urlencoded",
+            "grant_type=password&username=contoso%2Fsync%40contoso.example&password=s3cret-pass",
+        )
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    app.get("/rest/v1/orgs/contoso")
+        .bearer(granted["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .expect(StatusCode::OK);
     // Wrong password, unknown user, unknown org: the same 401.
     for (o, u, p) in [
         ("contoso", "sync@contoso.example", "wrong-pass"),
@@ -346,7 +362,99 @@ async fn an_org_token_never_sees_another_org(app: TestApp) {
         .problem(StatusCode::FORBIDDEN, "forbidden");
 }
 
+/// A provider user signs in without `Org`, gets a provider token, and is named as the one who
+/// did what it did (`AddedBy`); an org user of the same name signs in only with its org.
+async fn provider_users_sign_in_without_an_org(app: TestApp) {
+    {
+        let hash = orgsync::auth::password::hash("ada-s-long-password").unwrap();
+        let mut conn = app.state.db.get().unwrap();
+        orgsync::db::users::create_provider(&mut conn, "ada", &hash, 0).unwrap();
+    }
+    let sign_in = |password: &'static str| {
+        app.post("/rest/v1/auth/token")
+            .json(&json!({"UserName": "ada", "Password": password}))
+            .send()
+    };
+    sign_in("wrong-password-here")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    let token = sign_in("ada-s-long-password")
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    let bearer = token["AccessToken"].as_str().unwrap().to_owned();
+    app.post("/rest/v1/orgs")
+        .bearer(&bearer)
+        .json(&json!({"Name": "made-by-ada"}))
+        .send()
+        .await
+        .expect(StatusCode::CREATED);
+    let accepted = app
+        .post("/rest/v1/sync/made-by-ada/ConnectAsync")
+        .bearer(&bearer)
+        .json(&json!({"SyncSetup": {"ProviderID": "orgsync",
+            "Url": "http://127.0.0.1:9/rest/v1/orgs/contoso",
+            "UserName": "sync", "Password": "a-long-password"}}))
+        .send()
+        .await
+        .expect(StatusCode::ACCEPTED)
+        .json();
+    let job = app.job(accepted["JobId"].as_str().unwrap()).await;
+    assert_eq!(job["AddedBy"], "ada", "{job}");
+    // With an Org, the name is looked up among that org's users, not the provider's.
+    app.post("/rest/v1/auth/token")
+        .json(&json!({"Org": "made-by-ada", "UserName": "ada", "Password": "ada-s-long-password"}))
+        .send()
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    // The OAuth2 password grant, as Swagger UI's Authorize dialog sends it.
+    let form = |body: &str| {
+        app.post("/rest/v1/auth/token")
+            .raw("application/x-www-form-urlencoded", body.to_owned())
+            .send()
+    };
+    let granted = form("grant_type=password&username=ada&password=ada-s-long-password&scope=")
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(granted["token_type"], "bearer", "{granted}");
+    app.get("/rest/v1/orgs")
+        .bearer(granted["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    form("grant_type=password&username=ada&password=wrong-password-here")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    form("grant_type=client_credentials&username=ada&password=ada-s-long-password")
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    form("username=ada")
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    let doc = app.get("/api-docs/openapi.json").send().await.json();
+    assert_eq!(
+        doc["components"]["securitySchemes"]["signin"]["flows"]["password"]["tokenUrl"],
+        "/rest/v1/auth/token"
+    );
+    // A token of a provider user that is gone is refused.
+    {
+        use diesel::prelude::*;
+        use orgsync::db::schema::provider_users;
+        let mut conn = app.state.db.get().unwrap();
+        diesel::delete(provider_users::table)
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    app.get("/rest/v1/orgs")
+        .bearer(&bearer)
+        .send()
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+}
+
 both_backends!(
+    provider_users_sign_in_without_an_org,
     providers_are_listed_for_any_token,
     bad_tokens_are_401,
     users_get_tokens_with_their_password,
@@ -458,4 +566,51 @@ fn the_cli_makes_no_token_without_the_services_secret() {
     );
     assert!(out.stdout.is_empty());
     assert!(!dir.path().join("data").exists(), "nothing is created");
+}
+
+/// `orgsync user add --provider NAME` takes the password from stdin and makes a user who can
+/// sign in; a taken name or a short password is refused and says why.
+#[test]
+fn the_cli_adds_provider_users() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("o.db").display());
+    let add = |name: &str, password: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orgsync"))
+            .args(["user", "add", "--provider", name])
+            .current_dir(dir.path())
+            .env("ORGSYNC_DATABASE_URL", &url)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = add("grace", "grace-s-long-password");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("provider user grace added"));
+    let again = add("grace", "another-long-password");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let short = add("linus", "short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("8 to 1024 characters"));
+    let db = orgsync::db::Db::connect(&url, 2).unwrap();
+    let mut conn = db.get().unwrap();
+    let grace = orgsync::db::users::find_provider(&mut conn, "grace")
+        .unwrap()
+        .unwrap();
+    assert!(orgsync::auth::password::verify(
+        "grace-s-long-password",
+        &grace.password_hash
+    ));
+    assert!(orgsync::db::users::find_provider(&mut conn, "linus")
+        .unwrap()
+        .is_none());
 }
