@@ -158,8 +158,16 @@ async fn count_requests(
         "request"
     );
     if let Some(m) = metrics {
+        let route = res
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
         m.requests
-            .get_or_create(&RequestLabels { method, status })
+            .get_or_create(&RequestLabels {
+                method,
+                route,
+                status,
+            })
             .inc();
         m.request_seconds.observe(elapsed.as_secs_f64());
     }

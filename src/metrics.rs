@@ -1,4 +1,5 @@
-//! Prometheus metrics: requests by route and status, and the service's own counters.
+//! Prometheus metrics: requests by method, route and status, jobs and their durations,
+//! transactions, and per org its pending transactions and last sync.
 
 use std::sync::Mutex;
 
@@ -13,6 +14,8 @@ use prometheus_client::registry::Registry;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub method: String,
+    /// The route's pattern (`/rest/v1/orgs/{org}`), `unmatched` for a path no route takes.
+    pub route: String,
     pub status: u16,
 }
 
@@ -20,7 +23,7 @@ pub struct Metrics {
     registry: Mutex<Registry>,
     pub requests: Family<RequestLabels, Counter>,
     pub request_seconds: Histogram,
-    /// Records written through the write path (API, batch, sync).
+    /// Records written: by the API and batches, and by syncs and Get snapshots.
     pub records_written: Counter,
     /// Jobs in the queue by status, read from the database at each scrape.
     pub jobs: Family<JobLabels, Gauge>,
@@ -32,6 +35,12 @@ pub struct Metrics {
     pub held_jobs: Counter,
     /// Records kept in a job's quarantine before a delete or an overwrite.
     pub quarantined: Counter,
+    /// How long job runs took, by kind.
+    pub job_seconds: Family<KindLabels, Histogram>,
+    /// Per org, read from the database at each scrape: its pending client transactions.
+    pub org_pending: Family<OrgLabels, Gauge>,
+    /// Per connected org, read at each scrape: when its last sync completed (Unix seconds).
+    pub last_sync: Family<OrgLabels, Gauge>,
     /// Records `UndoDeletes` restored.
     pub restored: Counter,
 }
@@ -39,6 +48,16 @@ pub struct Metrics {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct JobLabels {
     pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OrgLabels {
+    pub org: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -65,7 +84,7 @@ impl Default for Metrics {
         let records_written = Counter::default();
         registry.register(
             "records_written",
-            "Records created, updated or deleted",
+            "Records created, updated or deleted on this instance: by the API, batches, syncs and Get snapshots",
             records_written.clone(),
         );
         let jobs = Family::<JobLabels, Gauge>::default();
@@ -94,6 +113,26 @@ impl Default for Metrics {
             "Records kept in a job's quarantine before a delete or an overwrite",
             quarantined.clone(),
         );
+        let job_seconds = Family::<KindLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.01, 2.0, 18))
+        });
+        registry.register(
+            "job_duration_seconds",
+            "How long job runs took, by kind",
+            job_seconds.clone(),
+        );
+        let org_pending = Family::<OrgLabels, Gauge>::default();
+        registry.register(
+            "org_pending_transactions",
+            "Client transactions waiting to be delivered, per org",
+            org_pending.clone(),
+        );
+        let last_sync = Family::<OrgLabels, Gauge>::default();
+        registry.register(
+            "connection_last_sync_timestamp_seconds",
+            "When the org's last sync completed (Unix seconds; the lag is now minus this)",
+            last_sync.clone(),
+        );
         let restored = Counter::default();
         registry.register(
             "restored_records",
@@ -110,12 +149,23 @@ impl Default for Metrics {
             transactions,
             held_jobs,
             quarantined,
+            job_seconds,
+            org_pending,
+            last_sync,
             restored,
         }
     }
 }
 
 impl Metrics {
+    /// Counts a record a job wrote to this instance (its log's action `Create`, `Update` or
+    /// `Delete`).
+    pub fn wrote(&self, action: &str) {
+        if matches!(action, "Create" | "Update" | "Delete") {
+            self.records_written.inc();
+        }
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = String::new();

@@ -86,6 +86,28 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
             })
             .set(n);
     }
+    // Per org, refilled at each scrape: an org with nothing pending (or that went) is left
+    // out rather than shown with a stale count.
+    let pending = state
+        .db
+        .run(crate::db::transactions::pending_by_org)
+        .await?;
+    let syncs = state.db.run(crate::db::connections::last_syncs).await?;
+    let metrics = &state.metrics;
+    metrics.org_pending.clear();
+    for (org, n) in pending {
+        metrics
+            .org_pending
+            .get_or_create(&crate::metrics::OrgLabels { org })
+            .set(n);
+    }
+    metrics.last_sync.clear();
+    for (org, micros) in syncs {
+        metrics
+            .last_sync
+            .get_or_create(&crate::metrics::OrgLabels { org })
+            .set(micros / 1_000_000);
+    }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render()))

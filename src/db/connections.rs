@@ -314,3 +314,16 @@ pub fn set_last_sync(conn: &mut DbConn, org_id: i64, at: i64) -> DbResult<()> {
         .execute(conn)?;
     Ok(())
 }
+
+/// When each connected org's last sync completed, for the metrics.
+pub fn last_syncs(conn: &mut DbConn) -> DbResult<Vec<(String, i64)>> {
+    use super::schema::orgs;
+    let rows: Vec<(String, Option<i64>)> = connections::table
+        .inner_join(orgs::table.on(orgs::id.eq(connections::org_id)))
+        .select((orgs::name, connections::last_sync_on))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(org, at)| at.map(|at| (org, at)))
+        .collect())
+}

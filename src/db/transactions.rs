@@ -449,6 +449,17 @@ pub fn counts(conn: &mut DbConn) -> DbResult<Vec<(TxStatus, i64)>> {
         .load(conn)?)
 }
 
+/// Pending transactions per org name, for the metrics (orgs with none are left out).
+pub fn pending_by_org(conn: &mut DbConn) -> DbResult<Vec<(String, i64)>> {
+    use super::schema::orgs;
+    Ok(transactions::table
+        .inner_join(orgs::table.on(orgs::id.eq(transactions::org_id)))
+        .filter(transactions::status.eq(TxStatus::Pending))
+        .group_by(orgs::name)
+        .select((orgs::name, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
 /// How many transactions wait to be delivered (queue depth).
 pub fn pending_count(conn: &mut DbConn, org_id: i64) -> DbResult<i64> {
     Ok(transactions::table

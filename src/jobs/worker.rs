@@ -80,6 +80,7 @@ async fn run_claimed(engine: &Engine, registry: &Registry, job: JobRow, worker: 
         )
         .await;
     // A panic in the work is a failed, retryable run, not a dead worker.
+    let started = std::time::Instant::now();
     let outcome = match AssertUnwindSafe(registry.run(&ctx)).catch_unwind().await {
         Ok(outcome) => outcome,
         Err(_) => Err(JobError::retryable(
@@ -88,6 +89,13 @@ async fn run_claimed(engine: &Engine, registry: &Registry, job: JobRow, worker: 
         )),
     };
     heartbeat.abort();
+    engine
+        .metrics
+        .job_seconds
+        .get_or_create(&crate::metrics::KindLabels {
+            kind: job.kind.as_str().to_owned(),
+        })
+        .observe(started.elapsed().as_secs_f64());
     let (level, message, label) = match &outcome {
         Ok((status, _)) => (LogLevel::Info, status.to_string(), status.to_string()),
         Err(e) => (LogLevel::Error, e.to_string(), e.code.clone()),

@@ -27,7 +27,9 @@ async fn health_readiness_and_metrics(app: TestApp) {
     assert!(metrics.content_type().starts_with("text/plain"));
     let text = metrics.text();
     assert!(
-        text.contains("orgsync_http_requests_total{method=\"POST\",status=\"201\"}"),
+        text.contains(
+            "orgsync_http_requests_total{method=\"POST\",route=\"/rest/v1/orgs\",status=\"201\"}"
+        ),
         "{text}"
     );
     assert!(text.contains("orgsync_http_request_duration_seconds_bucket"));

@@ -147,8 +147,9 @@ fn quick(s: &mut Settings) {
 /// The one message of a server that cannot be reached, with its `host:port` as `<target>`.
 const UNREACHABLE: &str = "the server is unavailable: the server at <target> cannot be reached";
 
-/// The server's successful POSTs (its sign-ins among them).
-const SIGN_INS: &str = r#"orgsync_http_requests_total{method="POST",status="200"}"#;
+/// The server's successful sign-ins.
+const SIGN_INS: &str =
+    r#"orgsync_http_requests_total{method="POST",route="/rest/v1/auth/token",status="200"}"#;
 
 /// The job's error message with its `host:port` put as `<target>`, after checking it names it.
 fn shape_of(job: &Value, target: &str) -> String {

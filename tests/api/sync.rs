@@ -87,9 +87,15 @@ async fn incremental_sync_keeps_the_client_equal_to_the_server(app: TestApp) {
         json!({"Op": "Delete", "Entity": "account", "Id": "acc-00003"}),
         json!({"Op": "Delete", "Entity": "account", "Id": "acc-00004"}),
     ]).await;
+    let written = app.metric("orgsync_records_written_total").await;
     let job = app.sync("client", json!({})).await;
     assert_eq!(job["Status"], "Completed", "{job}");
     assert_eq!(counts(&job, "account"), (1, 2, 2, 0, 0));
+    assert_eq!(
+        app.metric("orgsync_records_written_total").await - written,
+        5.0,
+        "the sync's writes are counted"
+    );
     let client = digest(&app, "client", "account").await;
     assert_eq!(client, digest(&server, "contoso", "account").await);
     assert_eq!(client["acc-00002"]["emailaddress1"], "changed@example.com");

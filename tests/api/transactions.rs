@@ -73,6 +73,25 @@ async fn offline_writes_wait_for_the_sync_which_delivers_them(app: TestApp) {
     );
     app.write_batch("client", vec![account_op("c-2", "From a batch", 1)])
         .await;
+    // The metrics show, per org, what waits and when it last synchronized.
+    let metrics = app
+        .get("/metrics")
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .text();
+    assert!(
+        metrics.contains("orgsync_org_pending_transactions{org=\"client\"} 4"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("orgsync_connection_last_sync_timestamp_seconds{org=\"client\"} "),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("orgsync_job_duration_seconds_count{kind=\"Sync\"} "),
+        "{metrics}"
+    );
     // Created and deleted before delivery: the server never hears of it.
     app.post(CLIENT_RECORDS)
         .json(&json!({"Id": "c-3", "Attributes": {"name": "Short-lived"}}))

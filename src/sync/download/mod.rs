@@ -294,6 +294,9 @@ impl<'a> Download<'a> {
     }
 
     fn count(&mut self, action: &str, id: &str) {
+        if !self.dry_run {
+            self.engine.metrics.wrote(action);
+        }
         let s = &mut self.summary;
         match action {
             "Create" => s.created += 1,

@@ -272,6 +272,7 @@ impl<'a> Get<'a> {
         let (outcomes, kept) = outcomes;
         engine.metrics.quarantined.inc_by(kept as u64);
         for (action, id) in outcomes {
+            engine.metrics.wrote(action);
             self.tally.count(action, &id);
         }
         Ok(())
@@ -407,6 +408,7 @@ impl<'a> Get<'a> {
             .await?;
             engine.metrics.quarantined.inc_by(kept as u64);
             for (action, id) in outcomes {
+                engine.metrics.wrote(action);
                 self.tally.count(action, &id);
             }
         }
