@@ -5,6 +5,7 @@
 //! through a [`Provider`](crate::providers::Provider), and reports progress and log lines
 //! through [`Report`], so it knows neither HTTP nor the worker that runs it.
 
+mod change;
 pub mod conflicts;
 pub mod connect;
 pub mod connection;
