@@ -30,7 +30,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Exchanges a user's name and password for a bearer token: an org's user with `Org`, a
 /// provider user (made with `orgsync user add --provider NAME`) without it.
 #[utoipa::path(tag = "Auth", security(()),
-    request_body(content((TokenRequest = "application/json"), (TokenRequest = "application/xml"))),
+    request_body(content(
+        (TokenRequest = "application/json", example = json!({"Org": "contoso", "UserName": "sync@contoso.example", "Password": "correct horse battery staple"})),
+        (TokenRequest = "application/xml", example = json!("<TokenRequest><Org>contoso</Org><UserName>sync@contoso.example</UserName><Password>correct horse battery staple</Password></TokenRequest>")),
+    )),
     responses(
         (status = 200, content((TokenResponse = "application/json"), (TokenResponse = "application/xml"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),

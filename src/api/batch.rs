@@ -42,7 +42,10 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 /// returns the stored response and applies nothing; the same key with another body is 422.
 #[utoipa::path(tag = "Records", security(("bearer" = [])),
     params(OrgPath, ("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry; scoped to the org. 1 to 255 printable ASCII characters, not all spaces", pattern = "^[ -~]*[!-~][ -~]*$", max_length = 255)),
-    request_body(content((BatchRequest = "application/json"), (BatchRequest = "application/xml"))),
+    request_body(content(
+        (BatchRequest = "application/json", example = json!({"Operations": [{"Op": "Upsert", "Entity": "account", "Id": "a-18", "Attributes": {"name": "Fabrikam Inc", "emailaddress1": "info@fabrikam.example", "revenue": "90071992547409.9999"}}, {"Op": "Upsert", "Entity": "account", "Id": "a-19", "Attributes": {"name": "Northwind Traders", "statecode": 0}}, {"Op": "Delete", "Entity": "account", "Id": "a-17"}]})),
+        (BatchRequest = "application/xml", example = json!("<BatchRequest><Operations><Operation><Op>Upsert</Op><Entity>account</Entity><Id>a-18</Id><Attributes><name>Fabrikam Inc</name><emailaddress1>info@fabrikam.example</emailaddress1><revenue>90071992547409.9999</revenue></Attributes></Operation><Operation><Op>Upsert</Op><Entity>account</Entity><Id>a-19</Id><Attributes><name>Northwind Traders</name><statecode>0</statecode></Attributes></Operation><Operation><Op>Delete</Op><Entity>account</Entity><Id>a-17</Id></Operation></Operations></BatchRequest>")),
+    )),
     responses(
         (status = 200, content((BatchResponse = "application/json"), (BatchResponse = "application/xml"))),
         Write,

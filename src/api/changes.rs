@@ -25,7 +25,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// with `Reason: OutOfScope` (unless the reader cannot hold it: it was created after `Since`).
 /// A `Since` older than the tombstone horizon is 410 `token_expired`: read again from scratch.
 #[utoipa::path(tag = "Changes", security(("bearer" = [])), params(OrgPath),
-    request_body(content((ChangesRequest = "application/json"), (ChangesRequest = "application/xml"))),
+    request_body(content(
+        (ChangesRequest = "application/json", example = json!({"Entities": ["account"], "SyncFilters": {"account": {"Type": "and", "Conditions": [{"Attribute": "statecode", "Operator": "eq", "Value": 0}]}}, "Limit": 100})),
+        (ChangesRequest = "application/xml", example = json!("<ChangesRequest><Entities><Entity>account</Entity></Entities><SyncFiltersXml>&lt;SyncFilters&gt;&lt;Entity name=\"account\"&gt;&lt;filter type=\"and\"&gt;&lt;condition attribute=\"statecode\" operator=\"eq\" value=\"0\"/&gt;&lt;/filter&gt;&lt;/Entity&gt;&lt;/SyncFilters&gt;</SyncFiltersXml><Limit>100</Limit></ChangesRequest>")),
+    )),
     responses(
         (status = 200, content((ChangePage = "application/json"), (ChangePage = "application/xml"))),
         (status = 410, body = Problem, content_type = "application/problem+json", description = "token_expired: Since predates the tombstone horizon"),

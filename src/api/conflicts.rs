@@ -140,7 +140,10 @@ pub struct Resolve {
 /// Settles a conflict: `Server` archives the client's change and brings the server's record;
 /// `Client` sends the client's record (at once when writes are not offline).
 #[utoipa::path(tag = "Transactions", security(("bearer" = [])), params(TxPath),
-    request_body(content((Resolve = "application/json"), (Resolve = "application/xml"))),
+    request_body(content(
+        (Resolve = "application/json", example = json!({"Take": "Client"})),
+        (Resolve = "application/xml", example = json!("<Resolve><Take>Server</Take></Resolve>")),
+    )),
     responses(
         (status = 200, content((Conflict = "application/json"), (Conflict = "application/xml"))),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "Already resolved"),

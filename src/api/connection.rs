@@ -51,10 +51,11 @@ pub const MANAGERS: &[Role] = &[Role::Provider, Role::OrgAdmin];
     request_body(content(
         (ConnectRequest = "application/json", example = json!({"SyncSetup": {
             "ProviderID": "orgsync", "Url": "https://server.example/rest/v1/orgs/contoso",
-            "UserName": "sync", "Password": "correct horse battery staple",
-            "Entities": ["account", "contact"], "SyncMode": "Mirror", "ConflictPolicy": "ClientWins",
+            "UserName": "sync@contoso.example", "Password": "correct horse battery staple",
+            "Entities": ["account", "contact", "task", "appointment"], "WriteOffline": true,
+            "SyncMode": "Mirror", "ConflictPolicy": "Manual",
             "MatchOn": {"account": ["emailaddress1"]}, "DeleteGuard": {"Count": 500, "Percent": 10}}})),
-        (ConnectRequest = "application/xml", example = json!("<ConnectRequest><SyncSetup><ProviderID>orgsync</ProviderID><Url>https://server.example/rest/v1/orgs/contoso</Url><UserName>sync</UserName><Password>correct horse battery staple</Password><Entities><Entity>account</Entity><Entity>contact</Entity></Entities><SyncMode>Mirror</SyncMode><ConflictPolicy>ClientWins</ConflictPolicy><MatchOn><Entity name=\"account\"><Attribute>emailaddress1</Attribute></Entity></MatchOn><DeleteGuard><Count>500</Count><Percent>10</Percent></DeleteGuard></SyncSetup></ConnectRequest>")),
+        (ConnectRequest = "application/xml", example = json!("<ConnectRequest><SyncSetup><ProviderID>orgsync</ProviderID><Url>https://server.example/rest/v1/orgs/contoso</Url><UserName>sync@contoso.example</UserName><Password>correct horse battery staple</Password><Entities><Entity>account</Entity><Entity>contact</Entity><Entity>task</Entity><Entity>appointment</Entity></Entities><WriteOffline>true</WriteOffline><SyncMode>Mirror</SyncMode><ConflictPolicy>Manual</ConflictPolicy><MatchOn><Entity name=\"account\"><Attribute>emailaddress1</Attribute></Entity></MatchOn><DeleteGuard><Count>500</Count><Percent>10</Percent></DeleteGuard></SyncSetup></ConnectRequest>")),
     )),
     responses(
         (status = 202, content((JobAccepted = "application/json"), (JobAccepted = "application/xml")), headers(("Location" = String))),

@@ -98,7 +98,10 @@ async fn list_links(
 /// link in full). Outbound switched on again after the link had synchronized waits for a full
 /// Send snapshot (`OutboundState: AwaitingSendSnapshot`).
 #[utoipa::path(tag = "Sync", security(("bearer" = [])), params(EntityPath),
-    request_body(content((LinkPatch = "application/json"), (LinkPatch = "application/xml"))),
+    request_body(content(
+        (LinkPatch = "application/json", example = json!({"Inbound": true, "Outbound": true, "SyncFilter": {"Type": "and", "Conditions": [{"Attribute": "statecode", "Operator": "eq", "Value": 0}]}})),
+        (LinkPatch = "application/xml", example = json!("<LinkPatch><Inbound>true</Inbound><Outbound>false</Outbound></LinkPatch>")),
+    )),
     responses(
         (status = 200, content((Link = "application/json"), (Link = "application/xml"))),
         AdminWrite,

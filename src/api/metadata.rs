@@ -77,7 +77,10 @@ async fn get_metadata(
 /// Defines or redefines an entity. Existing records keep their values; a write must fit the
 /// new definition.
 #[utoipa::path(tag = "Metadata", security(("bearer" = [])), params(EntityPath),
-    request_body(content((EntityDefinitionInput = "application/json"), (EntityDefinitionInput = "application/xml"))),
+    request_body(content(
+        (EntityDefinitionInput = "application/json", example = json!({"DisplayName": "Account", "PrimaryName": "name", "Attributes": [{"Name": "name", "Type": "String", "Required": true, "MaxLength": 160}, {"Name": "emailaddress1", "Type": "String", "MaxLength": 100}, {"Name": "revenue", "Type": "Money"}, {"Name": "statecode", "Type": "Picklist", "Options": [{"Value": 0, "Label": "Active"}, {"Value": 1, "Label": "Inactive"}]}]})),
+        (EntityDefinitionInput = "application/xml", example = json!("<EntityDefinitionInput><DisplayName>Account</DisplayName><PrimaryName>name</PrimaryName><Attributes><Attribute><Name>name</Name><Type>String</Type><Required>true</Required><MaxLength>160</MaxLength></Attribute><Attribute><Name>emailaddress1</Name><Type>String</Type><MaxLength>100</MaxLength></Attribute><Attribute><Name>revenue</Name><Type>Money</Type></Attribute><Attribute><Name>statecode</Name><Type>Picklist</Type><Options><Option><Value>0</Value><Label>Active</Label></Option><Option><Value>1</Value><Label>Inactive</Label></Option></Options></Attribute></Attributes></EntityDefinitionInput>")),
+    )),
     responses(
         (status = 200, content((EntityDef = "application/json"), (EntityDef = "application/xml")), description = "Redefined"),
         (status = 201, content((EntityDef = "application/json"), (EntityDef = "application/xml")), description = "Defined", headers(("Location" = String))),

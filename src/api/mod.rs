@@ -77,6 +77,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(transactions::Doc::openapi());
     doc.merge(conflicts::Doc::openapi());
     sign_in_as_alternative(&mut doc);
+    responses::fill_examples(&mut doc);
     doc
 }
 
@@ -98,8 +99,21 @@ fn sign_in_as_alternative(doc: &mut utoipa::openapi::OpenApi) {
         )),
     );
     let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
-    for item in doc.paths.paths.values_mut() {
-        for op in [
+    for op in operations_mut(doc) {
+        if let Some(security) = &mut op.security {
+            if security.contains(&bearer) {
+                security.push(SecurityRequirement::new("signin", Vec::<String>::new()));
+            }
+        }
+    }
+}
+
+/// Every operation of the document, to change.
+fn operations_mut(
+    doc: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    doc.paths.paths.values_mut().flat_map(|item| {
+        [
             &mut item.get,
             &mut item.put,
             &mut item.post,
@@ -108,14 +122,7 @@ fn sign_in_as_alternative(doc: &mut utoipa::openapi::OpenApi) {
         ]
         .into_iter()
         .flatten()
-        {
-            if let Some(security) = &mut op.security {
-                if security.contains(&bearer) {
-                    security.push(SecurityRequirement::new("signin", Vec::<String>::new()));
-                }
-            }
-        }
-    }
+    })
 }
 
 /// The document as pretty JSON with a final newline: the bytes of `openapi/openapi.json`.

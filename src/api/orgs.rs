@@ -174,7 +174,10 @@ async fn change_org(
 
 /// Registers an organization.
 #[utoipa::path(tag = "Organizations", security(("bearer" = [])),
-    request_body(content((CreateOrg = "application/json"), (CreateOrg = "application/xml"))),
+    request_body(content(
+        (CreateOrg = "application/json", example = json!({"Name": "contoso", "DisplayName": "Contoso Ltd", "RegistrationInfo": {"Email": "admin@contoso.example", "Company": "Contoso Ltd"}, "Quotas": {"MaxRecords": 100000}})),
+        (CreateOrg = "application/xml", example = json!("<CreateOrg><Name>contoso</Name><DisplayName>Contoso Ltd</DisplayName><RegistrationInfo><Email>admin@contoso.example</Email><Company>Contoso Ltd</Company></RegistrationInfo><Quotas><MaxRecords>100000</MaxRecords></Quotas></CreateOrg>")),
+    )),
     responses(
         (status = 201, content((Org = "application/json"), (Org = "application/xml"))),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The name is taken"),
@@ -327,7 +330,10 @@ pub struct User {
 
 /// Adds a user to an organization.
 #[utoipa::path(tag = "Organizations", security(("bearer" = [])), params(OrgPath),
-    request_body(content((CreateUser = "application/json"), (CreateUser = "application/xml"))),
+    request_body(content(
+        (CreateUser = "application/json", example = json!({"UserName": "sync@contoso.example", "Password": "correct horse battery staple", "Role": "org_user"})),
+        (CreateUser = "application/xml", example = json!("<CreateUser><UserName>sync@contoso.example</UserName><Password>correct horse battery staple</Password><Role>org_user</Role></CreateUser>")),
+    )),
     responses(
         (status = 201, content((User = "application/json"), (User = "application/xml"))),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The user name is taken"),

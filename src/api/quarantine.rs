@@ -130,13 +130,13 @@ pub struct UndoResult {
 /// the quarantine and never restored twice.
 #[utoipa::path(tag = "Jobs", security(("bearer" = [])), params(JobPath),
     request_body(content(
-        (Option<UndoRequest> = "application/json", example = json!({"Ids": ["a-17", "a-18"]})),
-        (Option<UndoRequest> = "application/xml", example = json!("<UndoDeletes><Ids>a-17</Ids><Ids>a-18</Ids></UndoDeletes>")),
+        (Option<UndoRequest> = "application/json", example = json!({"Ids": ["a-17"]})),
+        (Option<UndoRequest> = "application/xml", example = json!("<UndoDeletes><Ids><Id>a-17</Id></Ids></UndoDeletes>")),
     ), description = "Optional: every deletion of the job not restored yet when absent"),
     responses(
         (status = 200, content(
-            (UndoResult = "application/json", example = json!({"Restored": 2, "Skipped": 0})),
-            (UndoResult = "application/xml", example = json!("<UndoResult><Restored>2</Restored><Skipped>0</Skipped></UndoResult>")),
+            (UndoResult = "application/json", example = json!({"Restored": 1, "Skipped": 0})),
+            (UndoResult = "application/xml", example = json!("<UndoResult><Restored>1</Restored><Skipped>0</Skipped></UndoResult>")),
         )),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "The job is still queued or running (`job_running`)"),
         AdminWrite,

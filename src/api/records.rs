@@ -241,7 +241,10 @@ async fn list_records(
 
 /// Creates a record; without `Id` it gets a new UUIDv7.
 #[utoipa::path(tag = "Records", security(("bearer" = [])), params(EntityPath),
-    request_body(content((RecordInput = "application/json"), (RecordInput = "application/xml"))),
+    request_body(content(
+        (RecordInput = "application/json", example = json!({"Id": "a-17", "Attributes": {"name": "Contoso Pharmaceuticals", "emailaddress1": "info@contoso.example", "revenue": "1250000.50", "statecode": 0}})),
+        (RecordInput = "application/xml", example = json!("<Record><Id>a-17</Id><Attributes><name>Contoso Pharmaceuticals</name><emailaddress1>info@contoso.example</emailaddress1><revenue>1250000.50</revenue><statecode>0</statecode></Attributes></Record>")),
+    )),
     responses(
         (status = 201, content((Record = "application/json"), (Record = "application/xml")), headers(("ETag" = String), ("Location" = String))),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "A record with this Id exists"),
@@ -350,7 +353,10 @@ async fn write_at_path(
 
 /// Replaces every attribute of a record, or creates it (201) when it does not exist.
 #[utoipa::path(tag = "Records", security(("bearer" = [])), params(RecordPath, ("If-Match" = Option<String>, Header, description = "\"<Version>\" or *", pattern = r#"^(\*|(W/)?"[0-9]{1,18}")$"#)),
-    request_body(content((RecordInput = "application/json"), (RecordInput = "application/xml"))),
+    request_body(content(
+        (RecordInput = "application/json", example = json!({"Attributes": {"name": "Contoso Pharmaceuticals", "emailaddress1": "sales@contoso.example", "revenue": 1300000, "statecode": 0}})),
+        (RecordInput = "application/xml", example = json!("<Record><Attributes><name>Contoso Pharmaceuticals</name><emailaddress1>sales@contoso.example</emailaddress1><revenue>1300000</revenue><statecode>0</statecode></Attributes></Record>")),
+    )),
     responses(
         (status = 200, content((Record = "application/json"), (Record = "application/xml")), headers(("ETag" = String))),
         (status = 201, content((Record = "application/json"), (Record = "application/xml")), headers(("ETag" = String))),
@@ -370,7 +376,10 @@ async fn replace_record(
 
 /// Changes the given attributes of a record (`null` clears one).
 #[utoipa::path(tag = "Records", security(("bearer" = [])), params(RecordPath, ("If-Match" = Option<String>, Header, description = "\"<Version>\" or *", pattern = r#"^(\*|(W/)?"[0-9]{1,18}")$"#)),
-    request_body(content((RecordInput = "application/json"), (RecordInput = "application/xml"))),
+    request_body(content(
+        (RecordInput = "application/json", example = json!({"Attributes": {"statecode": 1}})),
+        (RecordInput = "application/xml", example = json!("<Record><Attributes><statecode>1</statecode></Attributes></Record>")),
+    )),
     responses(
         (status = 200, content((Record = "application/json"), (Record = "application/xml")), headers(("ETag" = String))),
         (status = 412, body = Problem, content_type = "application/problem+json", description = "If-Match does not match the current version"),

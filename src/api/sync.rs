@@ -31,7 +31,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Syncs the client org with its server org: pending client writes up, then the server's
 /// changes down. A sync already queued or running for the org is returned instead (200).
 #[utoipa::path(tag = "Sync", security(("bearer" = [])), params(OrgPath),
-    request_body(content((Option<SyncRequest> = "application/json"), (Option<SyncRequest> = "application/xml")), description = "Optional: a sync of every inbound link when absent"),
+    request_body(content(
+        (Option<SyncRequest> = "application/json", example = json!({"Entities": ["account", "contact"], "Direction": "Both", "Full": false})),
+        (Option<SyncRequest> = "application/xml", example = json!("<SyncRequest><Entities><Entity>account</Entity><Entity>contact</Entity></Entities><Direction>Both</Direction><Full>false</Full></SyncRequest>")),
+    ), description = "Optional: a sync of every inbound link when absent"),
     responses(
         (status = 200, content((JobAccepted = "application/json"), (JobAccepted = "application/xml")), description = "The sync already queued or running"),
         (status = 202, content((JobAccepted = "application/json"), (JobAccepted = "application/xml")), headers(("Location" = String))),

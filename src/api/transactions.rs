@@ -226,7 +226,10 @@ async fn set_status(
 
 /// Puts errored or archived transactions back in the queue; gives the updated ones.
 #[utoipa::path(tag = "Transactions", security(("bearer" = [])), params(OrgPath),
-    request_body(content((TxIds = "application/json"), (TxIds = "application/xml"))),
+    request_body(content(
+        (TxIds = "application/json", example = json!({"Ids": ["0b6e1c3a-58d2-4f0e-b7a4-2c9d8e1f6a35"]})),
+        (TxIds = "application/xml", example = json!("<TxIds><Ids><Id>0b6e1c3a-58d2-4f0e-b7a4-2c9d8e1f6a35</Id></Ids></TxIds>")),
+    )),
     responses(
         (status = 200, content((TransactionList = "application/json"), (TransactionList = "application/xml"))),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "A transaction is already processed"),
@@ -251,7 +254,10 @@ async fn set_to_pending(
 
 /// Sets transactions aside: archived ones are never delivered; gives the updated ones.
 #[utoipa::path(tag = "Transactions", security(("bearer" = [])), params(OrgPath),
-    request_body(content((TxIds = "application/json"), (TxIds = "application/xml"))),
+    request_body(content(
+        (TxIds = "application/json", example = json!({"Ids": ["0b6e1c3a-58d2-4f0e-b7a4-2c9d8e1f6a35"]})),
+        (TxIds = "application/xml", example = json!("<TxIds><Ids><Id>0b6e1c3a-58d2-4f0e-b7a4-2c9d8e1f6a35</Id></Ids></TxIds>")),
+    )),
     responses(
         (status = 200, content((TransactionList = "application/json"), (TransactionList = "application/xml"))),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "A transaction is processed or in flight"),

@@ -48,6 +48,7 @@ mod batch;
 mod changes;
 mod connect;
 mod contract;
+mod examples;
 mod hostile;
 mod limits;
 mod metadata;

@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use crate::testkit::client::Client;
 use crate::testkit::digest::digest;
 use crate::testkit::fixtures::{
-    account_op, delete, server_org, server_org_with, upsert, Attribute, Entity,
+    account_op, appointment_definition, delete, server_org, server_org_with, task_definition,
+    upsert,
 };
 use crate::testkit::launch::TestApp;
 use crate::testkit::net::{Proxy, ProxyMode};
@@ -291,24 +292,6 @@ async fn a_dry_run_counts_and_writes_nothing(app: TestApp) {
     assert_eq!(digest(&app, "client", "account").await, client);
     assert_eq!(digest(&server, "contoso", "account").await, on_server);
     assert_eq!(transactions(&app, "client", "Pending").await.len(), 3);
-}
-
-fn task_definition() -> Value {
-    Entity::new()
-        .primary_name("subject")
-        .attribute(Attribute::string("subject"))
-        .attribute(Attribute::date_time("scheduledend"))
-        .build()
-}
-
-fn appointment_definition() -> Value {
-    Entity::new()
-        .primary_name("subject")
-        .attribute(Attribute::string("subject"))
-        .attribute(Attribute::date_time("scheduledstart"))
-        .attribute(Attribute::boolean("isrecurring"))
-        .attribute(Attribute::date("recurrenceend"))
-        .build()
 }
 
 /// A server org with `entity` only, holding `ops`, and a client connected offline and synced.

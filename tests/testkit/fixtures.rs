@@ -152,11 +152,33 @@ pub fn contact_definition() -> Value {
         .build()
 }
 
-/// The definition of a CRM entity by its name (`account` or `contact`).
+/// The CRM `task`, with the date a snapshot filter selects by.
+pub fn task_definition() -> Value {
+    Entity::new()
+        .primary_name("subject")
+        .attribute(Attribute::string("subject"))
+        .attribute(Attribute::date_time("scheduledend"))
+        .build()
+}
+
+/// The CRM `appointment`, with its start and its recurrence.
+pub fn appointment_definition() -> Value {
+    Entity::new()
+        .primary_name("subject")
+        .attribute(Attribute::string("subject"))
+        .attribute(Attribute::date_time("scheduledstart"))
+        .attribute(Attribute::boolean("isrecurring"))
+        .attribute(Attribute::date("recurrenceend"))
+        .build()
+}
+
+/// The definition of a CRM entity by its name (`account`, `contact`, `task`, `appointment`).
 pub fn crm_definition(entity: &str) -> Value {
     match entity {
         "account" => account_definition(),
         "contact" => contact_definition(),
+        "task" => task_definition(),
+        "appointment" => appointment_definition(),
         other => panic!("no CRM entity '{other}'"),
     }
 }

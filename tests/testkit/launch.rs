@@ -139,6 +139,15 @@ impl TestApp {
         token["AccessToken"].as_str().unwrap().to_owned()
     }
 
+    /// A fresh app on the same kind of database as this one.
+    pub async fn another(&self) -> Self {
+        if self._schema.is_some() {
+            Self::postgres().await
+        } else {
+            Self::sqlite().await
+        }
+    }
+
     /// Purges every tombstone now, whatever its age (a zero retention); gives how many went.
     pub async fn purge_tombstones_now(&self) -> usize {
         let mut state = self.state.clone();
