@@ -57,8 +57,9 @@ pub fn plan(
             }
         },
         ChangeOp::Upsert => {
-            let given = change.attributes.clone().unwrap_or_default();
-            let attributes = match normalize(def, &given, Source::Json) {
+            let none = Map::new();
+            let given = change.attributes.as_ref().unwrap_or(&none);
+            let attributes = match normalize(def, given, Source::Json) {
                 Ok(a) => a,
                 Err(e) => {
                     return Plan::Fail(format!(

@@ -148,6 +148,8 @@ impl<'a> Download<'a> {
             None
         };
         let mut done: u64 = 0;
+        // The page after the one being applied, read while it is written (one at most).
+        let mut read_ahead = None;
         loop {
             let since = if full {
                 self.link.full_token.clone()
@@ -160,7 +162,11 @@ impl<'a> Download<'a> {
                 filters: self.filter_json.clone(),
                 limit: self.engine.settings.sync_batch,
             };
-            let page = match self.provider.changes(&query).await {
+            let read = match read_ahead.take() {
+                Some((since, read)) if since == query.since => read,
+                _ => self.provider.changes(&query).await,
+            };
+            let page = match read {
                 Ok(page) => page,
                 Err(ProviderError::TokenExpired) if !full || query.since.is_some() => {
                     self.ctx
@@ -183,7 +189,23 @@ impl<'a> Download<'a> {
             self.ctx.checkpoint().await?;
             let more = page.more;
             done += page.changes.len() as u64;
-            self.apply(page.changes, Some(page.next), full).await?;
+            if more {
+                // The batch commits with `next` as the link's token: the next read starts
+                // there, so it can run while the batch is written.
+                let ahead = ChangesQuery {
+                    since: Some(page.next.clone()),
+                    ..query.clone()
+                };
+                let provider = self.provider;
+                let (applied, read) = tokio::join!(
+                    self.apply(page.changes, Some(page.next), full),
+                    provider.changes(&ahead)
+                );
+                applied?;
+                read_ahead = Some((ahead.since, read));
+            } else {
+                self.apply(page.changes, Some(page.next), full).await?;
+            }
             let batch = if more { u64::from(query.limit) } else { 0 };
             self.ctx
                 .progress(&phase, done, total.unwrap_or(done + batch).max(done))
@@ -390,11 +412,17 @@ impl<'a> Download<'a> {
                         })
                         .collect();
                     staged::stage(conn, &staged)?;
-                    let ops: Vec<WriteOp> = plans
-                        .iter()
-                        .filter_map(|(_, p)| match p {
-                            Plan::Write(op) => Some(op.clone()),
-                            _ => None,
+                    // The writes go to the store; each leaves `None` in its place, which takes
+                    // the next of their outcomes.
+                    let mut ops: Vec<WriteOp> = Vec::new();
+                    let plans: Vec<(String, Option<Plan>)> = plans
+                        .into_iter()
+                        .map(|(id, p)| match p {
+                            Plan::Write(op) => {
+                                ops.push(op);
+                                (id, None)
+                            }
+                            other => (id, Some(other)),
                         })
                         .collect();
                     let defs = HashMap::from([(def.name.to_string(), def.clone())]);
@@ -405,7 +433,7 @@ impl<'a> Download<'a> {
                     let mut log = Vec::with_capacity(plans.len());
                     for (id, p) in plans {
                         let (action, level, message) = match p {
-                            Plan::Write(_) => match applied.next() {
+                            None | Some(Plan::Write(_)) => match applied.next() {
                                 Some(Ok(Applied::Created(_))) => {
                                     ("Create", LogLevel::Info, "created".to_owned())
                                 }
@@ -418,24 +446,24 @@ impl<'a> Download<'a> {
                                 Some(Err(e)) => ("Fail", LogLevel::Error, e.to_string()),
                                 None => ("Fail", LogLevel::Error, "no result".to_owned()),
                             },
-                            Plan::Unchanged => {
+                            Some(Plan::Unchanged) => {
                                 ("Unchanged", LogLevel::Info, "already up to date".to_owned())
                             }
-                            Plan::Delete(_) => {
+                            Some(Plan::Delete(_)) => {
                                 outcomes.push(("Staged", id));
                                 continue;
                             }
-                            Plan::Adopted => {
+                            Some(Plan::Adopted) => {
                                 outcomes.push(("Adopted", id));
                                 continue;
                             }
-                            Plan::LocalOnly => (
+                            Some(Plan::LocalOnly) => (
                                 "LocalOnly",
                                 LogLevel::Info,
                                 "kept: a client record that never came from the server".to_owned(),
                             ),
-                            Plan::Skip(why) => ("Skip", LogLevel::Info, why.to_owned()),
-                            Plan::Fail(why) => ("Fail", LogLevel::Error, why),
+                            Some(Plan::Skip(why)) => ("Skip", LogLevel::Info, why.to_owned()),
+                            Some(Plan::Fail(why)) => ("Fail", LogLevel::Error, why),
                         };
                         log.push(
                             NewLog::new(&job_id, level, action, message)
