@@ -341,7 +341,7 @@ async fn job_log(
         .db
         .run(move |conn| log_rows::read(conn, &job.id, &filter, limit + 1))
         .await?;
-    let (rows, next) = position_page(rows, limit, |r: &LogRow| r.id);
+    let (rows, next) = position_page(rows, limit, |r: &LogRow| r.position);
     Ok(Reply::ok(JobLog {
         entries: rows.into_iter().map(LogEntry::from).collect(),
         next,

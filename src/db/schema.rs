@@ -158,6 +158,7 @@ diesel::table! {
         record_id -> Nullable<Text>,
         action -> Text,
         message -> Text,
+        record_ids -> Nullable<Text>,
     }
 }
 

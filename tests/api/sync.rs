@@ -78,6 +78,34 @@ async fn incremental_sync_keeps_the_client_equal_to_the_server(app: TestApp) {
         .json();
     assert_eq!(log["Entries"][0]["Action"], "Create");
     assert!(log["Entries"][0]["RecordId"].is_string());
+    // Each record has its entry, once, however the log is paged.
+    let mut created = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = app
+            .get(&format!(
+                "/rest/v1/jobs/{}/log?Entity=account&Limit=7{cursor}",
+                job["JobId"].as_str().unwrap()
+            ))
+            .send()
+            .await
+            .expect(StatusCode::OK)
+            .json();
+        let entries = page["Entries"].as_array().unwrap();
+        assert!(entries.len() <= 7, "{page}");
+        created.extend(
+            entries
+                .iter()
+                .filter(|e| e["Action"] == "Create")
+                .map(|e| e["RecordId"].as_str().unwrap().to_owned()),
+        );
+        match page["Next"].as_str() {
+            Some(next) => cursor = format!("&Cursor={next}"),
+            None => break,
+        }
+    }
+    let distinct: std::collections::BTreeSet<&String> = created.iter().collect();
+    assert_eq!((created.len(), distinct.len()), (120, 120), "{created:?}");
 
     // Creates, updates, deletes and a natural-key change on the server.
     server.write_batch("contoso", vec![
