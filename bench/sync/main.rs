@@ -7,6 +7,8 @@
 //! - W2: an incremental sync of 1000 changed records, and a sync with nothing to do.
 //! - W3: the upload of 10k offline client writes (pending transactions) in one sync, on a
 //!   fresh pair of processes.
+//! - W4: the HTTP API under load from 64 connections: single-record GET and POST, SyncAsync
+//!   in XML; the peak rate, and p50 and p99 at half of it (at the first size only).
 //! - W6: a Get snapshot and a Send snapshot of N records (up to 100k), against W1's rate.
 //!
 //! `bench/run.sh` runs it; `bench/README.md` says what the figures mean. The processes are
@@ -24,6 +26,7 @@ mod steps;
 mod w1;
 mod w2;
 mod w3;
+mod w4;
 mod w6;
 
 use std::time::{Duration, Instant};
@@ -38,6 +41,7 @@ use crate::testkit::fixtures::SERVER_ORG;
 use crate::w1::{w1, w1_postgres, W1};
 use crate::w2::w2;
 use crate::w3::run_w3;
+use crate::w4::{w4, W4};
 use crate::w6::{w6, W6};
 
 const CLIENT_ORG: &str = "client";
@@ -75,6 +79,8 @@ struct SizeResult {
     w2_idle: Duration,
     /// Sizes above [`W6_MAX`] skip it.
     w6: Option<W6>,
+    /// At the first size only.
+    w4: Option<W4>,
     postgres: Option<Result<W1, String>>,
 }
 
@@ -141,6 +147,11 @@ async fn run_size(opts: &Options, n: usize) -> SizeResult {
     } else {
         None
     };
+    let w4 = if Some(&n) == opts.sizes.first() {
+        Some(w4(&server, &client, &rows).await)
+    } else {
+        None
+    };
     drop(client);
 
     // W1 on PostgreSQL.
@@ -157,6 +168,7 @@ async fn run_size(opts: &Options, n: usize) -> SizeResult {
         w2_changes,
         w2_idle,
         w6,
+        w4,
         postgres,
     }
 }
