@@ -323,9 +323,12 @@ fn plan(
         .ok_or_else(|| error::entity_not_found(&op.entity))?;
     // An id keeps the version it was first created at across delete and re-create, so the feed
     // can tell that a reader whose token predates it never held the record.
+    // The stored text is written straight from the given attributes, without their nulls.
     let new_row =
-        |attributes: Map<String, Value>, live: Option<&RecordRow>| -> Result<RecordRow, Refusal> {
-            check_required(def, &attributes).map_err(|e| error::invalid_record(&op.entity, e))?;
+        |attributes: &Map<String, Value>, live: Option<&RecordRow>| -> Result<RecordRow, Refusal> {
+            check_required(def, attributes).map_err(|e| error::invalid_record(&op.entity, e))?;
+            let text = serde_json::to_string(&WithoutNulls(attributes))
+                .map_err(|e| Refusal::new(Code::InternalError, e.to_string()))?;
             Ok(RecordRow {
                 org_id,
                 entity: op.entity.clone(),
@@ -335,7 +338,7 @@ fn plan(
                 created_on: live.map_or(now, |r| r.created_on),
                 modified_on: now,
                 deleted: false,
-                attributes: Value::Object(attributes).to_string(),
+                attributes: text,
                 server_version: op
                     .server_version
                     .or(existing.and_then(|r| r.server_version)),
@@ -353,13 +356,6 @@ fn plan(
         }
         Ok(attrs)
     };
-    let given = || {
-        op.attributes
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    };
     match (op.kind, live) {
         (WriteKind::Create, Some(_)) => Err(Refusal::new(
             Code::RecordExists,
@@ -370,11 +366,11 @@ fn plan(
         )
         .with("id", op.id.as_str())),
         (WriteKind::Create | WriteKind::Replace | WriteKind::Upsert, None) => {
-            new_row(given(), None).map(Applied::Created)
+            new_row(&op.attributes, None).map(Applied::Created)
         }
-        (WriteKind::Replace, Some(r)) => new_row(given(), Some(r)).map(Applied::Updated),
+        (WriteKind::Replace, Some(r)) => new_row(&op.attributes, Some(r)).map(Applied::Updated),
         (WriteKind::Merge | WriteKind::Upsert, Some(r)) => {
-            new_row(merged(r)?, Some(r)).map(Applied::Updated)
+            new_row(&merged(r)?, Some(r)).map(Applied::Updated)
         }
         (WriteKind::Merge | WriteKind::Delete, None) => Err(not_found()),
         (WriteKind::Delete, Some(r)) => Ok(Applied::Deleted(RecordRow {
@@ -385,6 +381,20 @@ fn plan(
             server_version: op.server_version.or(r.server_version),
             ..r.clone()
         })),
+    }
+}
+
+/// Attributes as a JSON object without their nulls (an attribute set to null is absent).
+struct WithoutNulls<'a>(&'a Map<String, Value>);
+
+impl serde::Serialize for WithoutNulls<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (k, v) in self.0.iter().filter(|(_, v)| !v.is_null()) {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
     }
 }
 
