@@ -9,6 +9,7 @@
 //!   fresh pair of processes.
 //! - W4: the HTTP API under load from 64 connections: single-record GET and POST, SyncAsync
 //!   in XML; the peak rate, and p50 and p99 at half of it (at the first size only).
+//! - W9: 200 orgs of 1000 records synced by one process, then by two sharing one PostgreSQL.
 //! - W6: a Get snapshot and a Send snapshot of N records (up to 100k), against W1's rate.
 //!
 //! `bench/run.sh` runs it; `bench/README.md` says what the figures mean. The processes are
@@ -28,6 +29,7 @@ mod w2;
 mod w3;
 mod w4;
 mod w6;
+mod w9;
 
 use std::time::{Duration, Instant};
 
@@ -43,6 +45,7 @@ use crate::w2::w2;
 use crate::w3::run_w3;
 use crate::w4::{w4, W4};
 use crate::w6::{w6, W6};
+use crate::w9::run_w9;
 
 const CLIENT_ORG: &str = "client";
 /// Server records changed before each incremental sync of W2.
@@ -66,7 +69,12 @@ fn main() {
         results.push(rt.block_on(run_size(&opts, n)));
     }
     let w3 = rt.block_on(run_w3(&opts));
-    print_table(&opts, &results, &w3);
+    // W9 needs PostgreSQL: it runs unless the PostgreSQL part is switched off.
+    let w9 = opts.postgres_size.map(|_| {
+        let dir = tempfile::tempdir().unwrap();
+        rt.block_on(run_w9(&opts, &generate(w9::RECORDS), dir.path()))
+    });
+    print_table(&opts, &results, &w3, w9.as_ref());
 }
 
 /// What one size measured.

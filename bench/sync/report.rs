@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::options::Options;
 use crate::w3::W3;
 use crate::w4::CONNECTIONS;
+use crate::w9::{ORGS, RECORDS, W9};
 use crate::{SizeResult, W2_CHANGES, W3_TRANSACTIONS};
 
 /// `100k`, `1M`, or the number as it is.
@@ -43,7 +44,12 @@ fn verdict(met: bool) -> &'static str {
     }
 }
 
-pub fn print_table(opts: &Options, results: &[SizeResult], w3: &W3) {
+pub fn print_table(
+    opts: &Options,
+    results: &[SizeResult],
+    w3: &W3,
+    w9: Option<&Result<W9, String>>,
+) {
     println!();
     println!("## Results");
     println!();
@@ -183,6 +189,31 @@ pub fn print_table(opts: &Options, results: &[SizeResult], w3: &W3) {
         w3.wall.as_secs_f64(),
         verdict(w3_rate >= 30_000.0)
     );
+    match w9 {
+        Some(Ok(w9)) => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let ratio = w9.two.jobs_per_second() / w9.one.jobs_per_second();
+            println!(
+                "| W9: {ORGS} orgs of {} records, 1 process on PostgreSQL | {:.1} jobs/s ({:.0} records/s) | | | | |",
+                human(RECORDS),
+                w9.one.jobs_per_second(),
+                w9.one.records_per_second()
+            );
+            // Two processes can only double the work with cores to run them on.
+            let result = if cores >= 4 {
+                verdict(ratio >= 1.6)
+            } else {
+                "reported (2 cores)"
+            };
+            println!(
+                "| W9: the same by 2 processes sharing the database | {:.1} jobs/s ({:.0} records/s) | 1 process | {ratio:.2}× | ≥ 1.6× (on ≥ 4 cores) | {result} |",
+                w9.two.jobs_per_second(),
+                w9.two.records_per_second()
+            );
+        }
+        Some(Err(note)) => println!("| W9 | skipped: {note} | | | ≥ 1.6× | skipped |"),
+        None => {}
+    }
     if let (Some(small), Some(large)) = (results.first(), results.last()) {
         if large.n > small.n && (small.n, large.n) != (100_000, 1_000_000) {
             println!();
