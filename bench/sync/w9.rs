@@ -10,7 +10,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use diesel::{Connection, PgConnection};
-use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::data::{upsert_body, Row};
@@ -19,7 +18,7 @@ use crate::probes::postgres_cpu_seconds;
 use crate::report::rate;
 use crate::steps::{sqlite_url, start, summary_count};
 use crate::testkit::client::FINISHED;
-use crate::testkit::fixtures::{account_definition, SYNC_PASSWORD, SYNC_USER};
+use crate::testkit::fixtures::{account_definition, add_sync_user};
 use crate::testkit::launch::{PgSchema, Process};
 
 /// Orgs synced.
@@ -71,12 +70,7 @@ pub async fn run_w9(opts: &Options, rows: &[Row], dir: &Path) -> Result<W9, Stri
     for i in 0..ORGS {
         let org = server.org(&format!("s{i:03}")).await;
         server.entity(&org, "account", account_definition()).await;
-        server
-            .post(&format!("/rest/v1/orgs/{org}/users"))
-            .json(&json!({"UserName": SYNC_USER, "Password": SYNC_PASSWORD, "Role": "org_user"}))
-            .send()
-            .await
-            .expect(StatusCode::CREATED);
+        add_sync_user(&server, &org).await;
         server.batch(&org, body.clone()).await;
     }
     println!(

@@ -235,11 +235,16 @@ pub async fn server_org_with(server: &Client, entities: &[&str]) -> String {
     for entity in entities {
         server.entity(&org, entity, crm_definition(entity)).await;
     }
+    add_sync_user(server, &org).await;
+    format!("{}/rest/v1/orgs/{org}", server.base())
+}
+
+/// Gives `org` on `server` the sync user ([`SYNC_USER`], an `org_user`).
+pub async fn add_sync_user(server: &Client, org: &str) {
     server
         .post(&format!("/rest/v1/orgs/{org}/users"))
         .json(&json!({"UserName": SYNC_USER, "Password": SYNC_PASSWORD, "Role": "org_user"}))
         .send()
         .await
         .expect(StatusCode::CREATED);
-    format!("{}/rest/v1/orgs/{org}", server.base())
 }
