@@ -179,7 +179,12 @@ pub fn read(
         let base = row.id << INDEX_BITS;
         let ids: Vec<Option<String>> = match &row.record_ids {
             Some(list) => serde_json::from_str::<Vec<String>>(list)
-                .unwrap_or_default()
+                .map_err(|e| {
+                    super::DbError::Corrupt(format!(
+                        "job_log ({}): record_ids is not a list of ids: {e}",
+                        row.id
+                    ))
+                })?
                 .into_iter()
                 .map(Some)
                 .collect(),

@@ -14,7 +14,7 @@ use super::{now_micros, orgs, DbConn};
 use crate::domain::error::{self, Code, Refusal};
 use crate::domain::metadata::EntityDef;
 use crate::domain::names::RecordId;
-use crate::domain::record::check_required;
+use crate::domain::record::{self, check_required};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = records)]
@@ -327,7 +327,7 @@ fn plan(
     let new_row =
         |attributes: &Map<String, Value>, live: Option<&RecordRow>| -> Result<RecordRow, Refusal> {
             check_required(def, attributes).map_err(|e| error::invalid_record(&op.entity, e))?;
-            let text = serde_json::to_string(&WithoutNulls(attributes))
+            let text = serde_json::to_string(&record::WithoutNulls(attributes))
                 .map_err(|e| Refusal::new(Code::InternalError, e.to_string()))?;
             Ok(RecordRow {
                 org_id,
@@ -381,20 +381,6 @@ fn plan(
             server_version: op.server_version.or(r.server_version),
             ..r.clone()
         })),
-    }
-}
-
-/// Attributes as a JSON object without their nulls (an attribute set to null is absent).
-struct WithoutNulls<'a>(&'a Map<String, Value>);
-
-impl serde::Serialize for WithoutNulls<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(None)?;
-        for (k, v) in self.0.iter().filter(|(_, v)| !v.is_null()) {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
     }
 }
 

@@ -76,6 +76,20 @@ pub fn check_required(
     }
 }
 
+/// Attributes as a JSON object without their nulls (an attribute set to null is absent).
+pub struct WithoutNulls<'a>(pub &'a Map<String, Value>);
+
+impl serde::Serialize for WithoutNulls<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (k, v) in self.0.iter().filter(|(_, v)| !v.is_null()) {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
 fn normalize_value(
     def: &AttributeDef,
     value: &Value,

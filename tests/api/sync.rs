@@ -106,6 +106,19 @@ async fn incremental_sync_keeps_the_client_equal_to_the_server(app: TestApp) {
     }
     let distinct: std::collections::BTreeSet<&String> = created.iter().collect();
     assert_eq!((created.len(), distinct.len()), (120, 120), "{created:?}");
+    let one = app
+        .get(&format!(
+            "/rest/v1/jobs/{}/log?RecordId={}",
+            job["JobId"].as_str().unwrap(),
+            created[60]
+        ))
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    let entries = one["Entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{one}");
+    assert_eq!(entries[0]["RecordId"], created[60].as_str(), "{one}");
 
     // Creates, updates, deletes and a natural-key change on the server.
     server.write_batch("contoso", vec![
