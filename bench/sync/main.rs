@@ -68,13 +68,13 @@ fn main() {
     for &n in &opts.sizes {
         results.push(rt.block_on(run_size(&opts, n)));
     }
-    let w3 = rt.block_on(run_w3(&opts));
+    let w3 = opts.runs("w3").then(|| rt.block_on(run_w3(&opts)));
     // W9 needs PostgreSQL: it runs unless the PostgreSQL part is switched off.
-    let w9 = opts.postgres_size.map(|_| {
+    let w9 = opts.postgres_size.filter(|_| opts.runs("w9")).map(|_| {
         let dir = tempfile::tempdir().unwrap();
         rt.block_on(run_w9(&opts, &generate(w9::RECORDS), dir.path()))
     });
-    print_table(&opts, &results, &w3, w9.as_ref());
+    print_table(&opts, &results, w3.as_ref(), w9.as_ref());
 }
 
 /// What one size measured.
@@ -82,9 +82,8 @@ struct SizeResult {
     n: usize,
     avg_bytes: usize,
     sqlite: W1,
-    /// Median execution times of W2's 1000-change and idle syncs.
-    w2_changes: Duration,
-    w2_idle: Duration,
+    /// Median execution times of W2's 1000-change and idle syncs (unless skipped).
+    w2: Option<(Duration, Duration)>,
     /// Sizes above [`W6_MAX`] skip it.
     w6: Option<W6>,
     /// At the first size only.
@@ -146,16 +145,20 @@ async fn run_size(opts: &Options, n: usize) -> SizeResult {
     .await;
 
     // W2.
-    let (w2_changes, w2_idle) = w2(&server, &client, n, opts.w2_reps).await;
+    let w2 = if opts.runs("w2") {
+        Some(w2(&server, &client, n, opts.w2_reps).await)
+    } else {
+        None
+    };
     assert_eq!(records(&client, CLIENT_ORG).await, n as u64);
     auth_probe(&server).await;
     count_probe(&client).await;
-    let w6 = if n <= W6_MAX {
+    let w6 = if n <= W6_MAX && opts.runs("w6") {
         Some(w6(opts, &client, &server_url, &rows, dir.path()).await)
     } else {
         None
     };
-    let w4 = if Some(&n) == opts.sizes.first() {
+    let w4 = if Some(&n) == opts.sizes.first() && opts.runs("w4") {
         Some(w4(&server, &client, &rows).await)
     } else {
         None
@@ -173,8 +176,7 @@ async fn run_size(opts: &Options, n: usize) -> SizeResult {
         n,
         avg_bytes,
         sqlite,
-        w2_changes,
-        w2_idle,
+        w2,
         w6,
         w4,
         postgres,

@@ -14,6 +14,8 @@ pub struct Options {
     pub postgres_url: String,
     pub w2_reps: usize,
     pub binary: PathBuf,
+    /// Workloads left out (`w2`, `w3`, `w4`, `w6`, `w9`): W1 always runs, the others build on it.
+    pub skip: Vec<String>,
 }
 
 impl Options {
@@ -28,6 +30,7 @@ impl Options {
             .map(|s| parse_size(&s));
         let mut no_postgres = false;
         let mut w2_reps = 3;
+        let mut skip = Vec::new();
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -39,6 +42,9 @@ impl Options {
                     postgres_size = Some(parse_size(&args.next().expect("--postgres-size N")))
                 }
                 "--no-postgres" => no_postgres = true,
+                "--skip" => {
+                    skip = parse_skip(&args.next().expect("--skip LIST"));
+                }
                 "--w2-reps" => {
                     w2_reps = args
                         .next()
@@ -48,7 +54,7 @@ impl Options {
                 "-h" | "--help" => {
                     println!(
                         "bench/run.sh [--quick] [--sizes 100k,1M] [--postgres-size N] \
-                         [--no-postgres] [--w2-reps N]\n\
+                         [--no-postgres] [--w2-reps N] [--skip w2,w3,w4,w6,w9]\n\
                          env: ORGSYNC_BENCH_SIZES, ORGSYNC_BENCH_POSTGRES_URL \
                          (default {DEFAULT_POSTGRES_URL}), ORGSYNC_BENCH_POSTGRES_SIZE, \
                          ORGSYNC_BENCH_BIN"
@@ -98,13 +104,19 @@ impl Options {
                 .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_owned()),
             w2_reps: w2_reps.max(1),
             binary,
+            skip,
         }
+    }
+
+    /// Whether workload `name` (`w2`, `w3`, …) is measured in this run.
+    pub fn runs(&self, name: &str) -> bool {
+        !self.skip.iter().any(|s| s == name)
     }
 
     /// The line saying what this run measures.
     pub fn describe(&self) -> String {
         format!(
-            "sizes: {}; PostgreSQL W1 at: {}; W2 repetitions: {}; binary: {}",
+            "sizes: {}; PostgreSQL W1 at: {}; W2 repetitions: {}; skipped: {}; binary: {}",
             self.sizes
                 .iter()
                 .map(|n| human(*n))
@@ -112,9 +124,33 @@ impl Options {
                 .join(", "),
             self.postgres_size.map_or("skipped".to_owned(), human),
             self.w2_reps,
+            if self.skip.is_empty() {
+                "none".to_owned()
+            } else {
+                self.skip.join(", ")
+            },
             self.binary.display()
         )
     }
+}
+
+/// The workloads `--skip` may leave out.
+const SKIPPABLE: [&str; 5] = ["w2", "w3", "w4", "w6", "w9"];
+
+fn parse_skip(text: &str) -> Vec<String> {
+    let skip: Vec<String> = text
+        .split(',')
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    for s in &skip {
+        assert!(
+            SKIPPABLE.contains(&s.as_str()),
+            "--skip takes {} ('{s}' is not one; W1 always runs, --no-postgres leaves out W5)",
+            SKIPPABLE.join(", ")
+        );
+    }
+    skip
 }
 
 fn parse_sizes(text: &str) -> Vec<usize> {

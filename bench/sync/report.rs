@@ -47,7 +47,7 @@ fn verdict(met: bool) -> &'static str {
 pub fn print_table(
     opts: &Options,
     results: &[SizeResult],
-    w3: &W3,
+    w3: Option<&W3>,
     w9: Option<&Result<W9, String>>,
 ) {
     println!();
@@ -75,18 +75,20 @@ pub fn print_table(
             "| W1 SQLite {n}: client peak RSS | {:.1} MiB | | | | |",
             mib(s.peak_rss)
         );
-        println!(
-            "| W2 {n}: sync of {W2_CHANGES} changes (median of {}) | {:.1} ms | | | ≤ 100 ms | {} |",
-            opts.w2_reps,
-            ms(r.w2_changes),
-            verdict(r.w2_changes <= Duration::from_millis(100))
-        );
-        println!(
-            "| W2 {n}: sync with no changes (median of {}) | {:.1} ms | | | ≤ 10 ms | {} |",
-            opts.w2_reps,
-            ms(r.w2_idle),
-            verdict(r.w2_idle <= Duration::from_millis(10))
-        );
+        if let Some((changes, idle)) = r.w2 {
+            println!(
+                "| W2 {n}: sync of {W2_CHANGES} changes (median of {}) | {:.1} ms | | | ≤ 100 ms | {} |",
+                opts.w2_reps,
+                ms(changes),
+                verdict(changes <= Duration::from_millis(100))
+            );
+            println!(
+                "| W2 {n}: sync with no changes (median of {}) | {:.1} ms | | | ≤ 10 ms | {} |",
+                opts.w2_reps,
+                ms(idle),
+                verdict(idle <= Duration::from_millis(10))
+            );
+        }
         if let Some(w6) = &r.w6 {
             let w1 = rate(r.n, s.exec);
             for (what, exec) in [("Get", w6.get), ("Send", w6.send)] {
@@ -165,30 +167,34 @@ pub fn print_table(
                 rate(small.n, small.sqlite.exec),
                 verdict(speed >= 0.9)
             );
-            let base = large.w2_changes.as_secs_f64() / small.w2_changes.as_secs_f64();
-            println!(
-                "| W2 {W2_CHANGES}-change sync, base {a} / base {b} | {:.1} / {:.1} ms | | {base:.2}× | ≤ 1.2× | {} |",
-                ms(large.w2_changes),
-                ms(small.w2_changes),
-                verdict(base <= 1.2)
-            );
-            let idle = large.w2_idle.as_secs_f64() / small.w2_idle.as_secs_f64();
-            println!(
-                "| W2 idle sync, base {a} / base {b} | {:.1} / {:.1} ms | | {idle:.2}× | ≤ 1.2× | {} |",
-                ms(large.w2_idle),
-                ms(small.w2_idle),
-                verdict(idle <= 1.2)
-            );
+            if let (Some((lc, li)), Some((sc, si))) = (large.w2, small.w2) {
+                let base = lc.as_secs_f64() / sc.as_secs_f64();
+                println!(
+                    "| W2 {W2_CHANGES}-change sync, base {a} / base {b} | {:.1} / {:.1} ms | | {base:.2}× | ≤ 1.2× | {} |",
+                    ms(lc),
+                    ms(sc),
+                    verdict(base <= 1.2)
+                );
+                let idle = li.as_secs_f64() / si.as_secs_f64();
+                println!(
+                    "| W2 idle sync, base {a} / base {b} | {:.1} / {:.1} ms | | {idle:.2}× | ≤ 1.2× | {} |",
+                    ms(li),
+                    ms(si),
+                    verdict(idle <= 1.2)
+                );
+            }
         }
     }
-    let w3_rate = rate(W3_TRANSACTIONS, w3.exec);
-    println!(
-        "| W3 SQLite: upload of {} offline client transactions in one sync | {w3_rate:.0} transactions/s ({:.2} s; wall {:.2} s) | | | ≥ 30000 transactions/s | {} |",
-        human(W3_TRANSACTIONS),
-        w3.exec.as_secs_f64(),
-        w3.wall.as_secs_f64(),
-        verdict(w3_rate >= 30_000.0)
-    );
+    if let Some(w3) = w3 {
+        let w3_rate = rate(W3_TRANSACTIONS, w3.exec);
+        println!(
+            "| W3 SQLite: upload of {} offline client transactions in one sync | {w3_rate:.0} transactions/s ({:.2} s; wall {:.2} s) | | | ≥ 30000 transactions/s | {} |",
+            human(W3_TRANSACTIONS),
+            w3.exec.as_secs_f64(),
+            w3.wall.as_secs_f64(),
+            verdict(w3_rate >= 30_000.0)
+        );
+    }
     match w9 {
         Some(Ok(w9)) => {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

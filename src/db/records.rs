@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use diesel::upsert::excluded;
 use serde_json::{Map, Value};
 
 use super::schema::records;
@@ -18,6 +17,9 @@ use crate::domain::record::{self, check_required};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = records)]
+// A `None` is written as NULL rather than left to the column's default (there is none): the
+// INSERT then has one shape, and diesel's statement cache finds it without building its SQL.
+#[diesel(treat_none_as_default_value = false)]
 pub struct RecordRow {
     pub org_id: i64,
     pub entity: String,
@@ -35,6 +37,20 @@ pub struct RecordRow {
 
 /// Rows per multi-row statement: well under SQLite's limit of bound parameters.
 const CHUNK: usize = 500;
+
+/// PostgreSQL's upsert of a whole batch of rows: ten parameters, one array per column, however
+/// many rows, where a multi-row `VALUES` list bound nine parameters per row and was planned
+/// anew at every execution (`plan_cache_mode = force_custom_plan`).
+const UPSERT_BY_ARRAYS: &str = "\
+    INSERT INTO records (org_id, entity, id, version, created_version, created_on, modified_on, \
+                         deleted, attributes, server_version) \
+    SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
+                         $6::int8[], $7::int8[], $8::bool[], $9::text[], $10::int8[]) \
+    ON CONFLICT (org_id, entity, id) DO UPDATE SET \
+        version = excluded.version, created_version = excluded.created_version, \
+        created_on = excluded.created_on, modified_on = excluded.modified_on, \
+        deleted = excluded.deleted, attributes = excluded.attributes, \
+        server_version = excluded.server_version";
 
 pub fn get(conn: &mut DbConn, org_id: i64, entity: &str, id: &str) -> DbResult<Option<RecordRow>> {
     Ok(records::table
@@ -261,31 +277,42 @@ pub fn apply_locked(
     org: &orgs::OrgRow,
     defs: &HashMap<String, EntityDef>,
     ops: &[WriteOp],
-    mut current: HashMap<(String, String), RecordRow>,
+    current: HashMap<(String, String), RecordRow>,
     max_bytes: usize,
 ) -> DbResult<Vec<Outcome>> {
     let org_id = org.id;
     let now = now_micros();
     let mut version = org.last_version;
-    let existed: std::collections::HashSet<(String, String)> = current.keys().cloned().collect();
-    let mut changed: HashMap<(String, String), RecordRow> = HashMap::new();
-    let mut results = Vec::with_capacity(ops.len());
+    let stored: HashMap<(&str, &str), &RecordRow> = current
+        .iter()
+        .map(|((entity, id), row)| ((entity.as_str(), id.as_str()), row))
+        .collect();
+    // Each record's latest applied write in this call, by its place in `results`: a later op
+    // on the same record starts from it, and only it is written.
+    let mut latest: HashMap<(&str, &str), usize> = HashMap::with_capacity(ops.len());
+    let mut results: Vec<Outcome> = Vec::with_capacity(ops.len());
     for op in ops {
-        let key = (op.entity.clone(), op.id.to_string());
-        let existing = current.get(&key);
+        let key = (op.entity.as_str(), op.id.as_str());
+        let existing = match latest.get(&key) {
+            Some(&i) => results[i].as_ref().ok().map(Applied::row),
+            None => stored.get(&key).copied(),
+        };
         let outcome = plan(op, existing, defs, org_id, version + 1, now)
             .and_then(|applied| within(applied, max_bytes));
-        if let Ok(applied) = &outcome {
+        if outcome.is_ok() {
             version += 1;
-            let row = applied.row().clone();
-            current.insert(key.clone(), row.clone());
-            changed.insert(key, row);
+            latest.insert(key, results.len());
         }
         results.push(outcome);
     }
-    if !changed.is_empty() {
-        let rows: Vec<RecordRow> = changed.into_values().collect();
-        upsert_rows(conn, &rows, &existed)?;
+    if !latest.is_empty() {
+        let mut places: Vec<usize> = latest.into_values().collect();
+        places.sort_unstable();
+        let rows: Vec<&RecordRow> = places
+            .into_iter()
+            .filter_map(|i| results[i].as_ref().ok().map(Applied::row))
+            .collect();
+        upsert_rows(conn, &rows, |entity, id| stored.contains_key(&(entity, id)))?;
         orgs::set_last_version(conn, org_id, version)?;
     }
     Ok(results)
@@ -402,6 +429,53 @@ fn within(applied: Applied, max_bytes: usize) -> Outcome {
     .with("id", row.id.as_str()))
 }
 
+/// Records the server's versions of client records, `(entity, id, version)` each, as the
+/// answers to an upload give them: one statement for all on PostgreSQL, one per chunk on
+/// SQLite, where a per-record UPDATE cost most of an upload's settling.
+pub fn set_server_versions(
+    conn: &mut DbConn,
+    org_id: i64,
+    versions: &[(&str, &str, i64)],
+) -> DbResult<()> {
+    use diesel::sql_types::{Array, BigInt, Text};
+    if versions.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        DbConn::Pg(c) => {
+            diesel::sql_query(
+                "UPDATE records AS r SET server_version = v.version \
+                 FROM unnest($2::text[], $3::text[], $4::int8[]) AS v(entity, id, version) \
+                 WHERE r.org_id = $1 AND r.entity = v.entity AND r.id = v.id",
+            )
+            .bind::<BigInt, _>(org_id)
+            .bind::<Array<Text>, _>(versions.iter().map(|v| v.0).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(versions.iter().map(|v| v.1).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(versions.iter().map(|v| v.2).collect::<Vec<_>>())
+            .execute(c)?;
+        }
+        DbConn::Sqlite(c) => {
+            for chunk in versions.chunks(CHUNK) {
+                let sql = format!(
+                    "UPDATE records SET server_version = v.column3 FROM (VALUES {}) AS v \
+                     WHERE records.org_id = ? AND records.entity = v.column1 \
+                     AND records.id = v.column2",
+                    vec!["(?, ?, ?)"; chunk.len()].join(", ")
+                );
+                let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+                for (entity, id, version) in chunk {
+                    q = q
+                        .bind::<Text, _>(*entity)
+                        .bind::<Text, _>(*id)
+                        .bind::<BigInt, _>(*version);
+                }
+                q.bind::<BigInt, _>(org_id).execute(c)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The record's attributes as stored (a JSON object).
 pub fn stored_attributes(row: &RecordRow) -> DbResult<Map<String, Value>> {
     serde_json::from_str(&row.attributes).map_err(|e| {
@@ -439,37 +513,40 @@ pub fn load_many<'a>(
     Ok(found)
 }
 
-/// Writes whole rows, inserting new ones and replacing existing ones (`existed` holds the keys
-/// already stored). On PostgreSQL a multi-row upsert per chunk; on SQLite, whose diesel
-/// backend neither batches nor caches an upsert, a plain INSERT or UPDATE per row: both are
-/// prepared once and reused, which inside one transaction is about as fast as a multi-row write.
-pub fn upsert_rows(
+/// Writes whole rows, inserting new ones and replacing existing ones (`existed` tells which are
+/// stored already). On PostgreSQL one statement for all of them, whose rows come from arrays
+/// bound once per column ([`UPSERT_BY_ARRAYS`]); on SQLite, whose diesel backend neither
+/// batches nor caches an upsert, a plain INSERT or UPDATE per row: both are prepared once and
+/// reused, which inside one transaction is about as fast as a multi-row write.
+fn upsert_rows(
     conn: &mut DbConn,
-    rows: &[RecordRow],
-    existed: &std::collections::HashSet<(String, String)>,
+    rows: &[&RecordRow],
+    existed: impl Fn(&str, &str) -> bool,
 ) -> DbResult<()> {
     match conn {
         DbConn::Pg(c) => {
-            for chunk in rows.chunks(CHUNK) {
-                diesel::insert_into(records::table)
-                    .values(chunk)
-                    .on_conflict((records::org_id, records::entity, records::id))
-                    .do_update()
-                    .set((
-                        records::version.eq(excluded(records::version)),
-                        records::created_version.eq(excluded(records::created_version)),
-                        records::created_on.eq(excluded(records::created_on)),
-                        records::modified_on.eq(excluded(records::modified_on)),
-                        records::deleted.eq(excluded(records::deleted)),
-                        records::attributes.eq(excluded(records::attributes)),
-                        records::server_version.eq(excluded(records::server_version)),
-                    ))
-                    .execute(c)?;
-            }
+            use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+            // The keys are unique (one row per record), as ON CONFLICT DO UPDATE requires.
+            let longs = |f: fn(&RecordRow) -> i64| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+            let texts = |f: fn(&RecordRow) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+            diesel::sql_query(UPSERT_BY_ARRAYS)
+                .bind::<Array<BigInt>, _>(longs(|r| r.org_id))
+                .bind::<Array<Text>, _>(texts(|r| &r.entity))
+                .bind::<Array<Text>, _>(texts(|r| &r.id))
+                .bind::<Array<BigInt>, _>(longs(|r| r.version))
+                .bind::<Array<BigInt>, _>(longs(|r| r.created_version))
+                .bind::<Array<BigInt>, _>(longs(|r| r.created_on))
+                .bind::<Array<BigInt>, _>(longs(|r| r.modified_on))
+                .bind::<Array<Bool>, _>(rows.iter().map(|r| r.deleted).collect::<Vec<_>>())
+                .bind::<Array<Text>, _>(texts(|r| &r.attributes))
+                .bind::<Array<Nullable<BigInt>>, _>(
+                    rows.iter().map(|r| r.server_version).collect::<Vec<_>>(),
+                )
+                .execute(c)?;
         }
         DbConn::Sqlite(c) => {
             for row in rows {
-                if existed.contains(&(row.entity.clone(), row.id.clone())) {
+                if existed(&row.entity, &row.id) {
                     diesel::update(records::table.find((
                         row.org_id,
                         row.entity.as_str(),
@@ -486,7 +563,9 @@ pub fn upsert_rows(
                     ))
                     .execute(c)?;
                 } else {
-                    diesel::insert_into(records::table).values(row).execute(c)?;
+                    diesel::insert_into(records::table)
+                        .values(*row)
+                        .execute(c)?;
                 }
             }
         }

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use serde_json::{Map, Value};
 
 use super::records::RecordRow;
-use super::schema::{records as records_t, transaction_batches, transactions};
+use super::schema::{transaction_batches, transactions};
 use super::{now_micros, DbConn, DbResult, Json};
 use crate::domain::error::{transaction_not_found, Code, Refusal};
 use crate::domain::transaction::{Resolution, TxError, TxOp, TxStatus};
@@ -236,19 +236,11 @@ pub fn settle_delivered(conn: &mut DbConn, org_id: i64, delivered: &[Delivered])
         ))
         .execute(conn)?;
     }
-    for d in delivered {
-        if let Some(v) = d.server_version {
-            diesel::update(
-                records_t::table
-                    .filter(records_t::org_id.eq(org_id))
-                    .filter(records_t::entity.eq(&d.entity))
-                    .filter(records_t::id.eq(&d.record_id)),
-            )
-            .set(records_t::server_version.eq(v))
-            .execute(conn)?;
-        }
-    }
-    Ok(())
+    let versions: Vec<(&str, &str, i64)> = delivered
+        .iter()
+        .filter_map(|d| Some((d.entity.as_str(), d.record_id.as_str(), d.server_version?)))
+        .collect();
+    super::records::set_server_versions(conn, org_id, &versions)
 }
 
 /// Marks the transactions of one operation failed with a reason. With `keep_batch`, the

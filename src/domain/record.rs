@@ -37,24 +37,34 @@ pub fn normalize(
     input: &Map<String, Value>,
     source: Source,
 ) -> Result<Map<String, Value>, InvalidRecord> {
-    let mut out = Map::with_capacity(input.len());
-    for (name, value) in input {
+    normalize_owned(entity, input.clone(), source)
+}
+
+/// [`normalize`] of attributes the caller owns: values already in their normalized form (most
+/// of them: strings, booleans, canonical dates) stay where they are, uncopied.
+pub fn normalize_owned(
+    entity: &EntityDef,
+    mut attributes: Map<String, Value>,
+    source: Source,
+) -> Result<Map<String, Value>, InvalidRecord> {
+    for (name, value) in attributes.iter_mut() {
         let def = entity.attribute(name).ok_or_else(|| InvalidRecord {
             code: Code::UnknownAttribute,
             attribute: name.clone(),
             message: format!("entity '{}' has no attribute '{name}'", entity.name),
         })?;
-        let normalized = normalize_value(def, value, source)?;
-        if normalized.is_null() && def.required {
+        if let Some(normalized) = normalize_value(def, value, source)? {
+            *value = normalized;
+        }
+        if value.is_null() && def.required {
             return Err(InvalidRecord {
                 code: Code::MissingRequiredAttribute,
                 attribute: name.clone(),
                 message: format!("attribute '{name}' is required and cannot be empty"),
             });
         }
-        out.insert(name.clone(), normalized);
     }
-    Ok(out)
+    Ok(attributes)
 }
 
 /// Every required attribute of `entity` has a value in `attributes`.
@@ -90,13 +100,14 @@ impl serde::Serialize for WithoutNulls<'_> {
     }
 }
 
+/// The normalized form of one value, or `None` when it already is in that form.
 fn normalize_value(
     def: &AttributeDef,
     value: &Value,
     source: Source,
-) -> Result<Value, InvalidRecord> {
+) -> Result<Option<Value>, InvalidRecord> {
     if value.is_null() {
-        return Ok(Value::Null);
+        return Ok(None);
     }
     let name = def.name.as_str();
     let wrong = |expected: &str| InvalidRecord {
@@ -104,14 +115,15 @@ fn normalize_value(
         attribute: name.to_owned(),
         message: format!("attribute '{name}' must be {expected} ({:?})", def.kind),
     };
-    let text = |v: &Value| v.as_str().map(str::to_owned);
     let xml_text = || match (source, value) {
-        (Source::Xml, Value::String(s)) => Some(s.trim().to_owned()),
+        (Source::Xml, Value::String(s)) => Some(s.trim()),
         _ => None,
     };
+    // A text value rewritten to `canonical`, kept when it already reads so.
+    let text_as = |s: &str, canonical: String| (s != canonical).then(|| Value::String(canonical));
     match def.kind {
         AttributeType::String | AttributeType::Memo => {
-            let s = text(value).ok_or_else(|| wrong("a string"))?;
+            let s = value.as_str().ok_or_else(|| wrong("a string"))?;
             if let Some(max) = def.max_length {
                 let len = s.chars().count();
                 if len > max as usize {
@@ -122,7 +134,7 @@ fn normalize_value(
                     });
                 }
             }
-            Ok(Value::String(s))
+            Ok(None)
         }
         AttributeType::Integer | AttributeType::Picklist => {
             let n = match value {
@@ -145,44 +157,47 @@ fn normalize_value(
                     });
                 }
             }
-            Ok(Value::from(n))
+            Ok(Some(Value::from(n)))
         }
         // Exact: a JSON number or a text (in JSON as in XML), every digit kept.
         AttributeType::Decimal | AttributeType::Money => decimal::of_value(value)
-            .map(decimal::to_value)
+            .map(|d| Some(decimal::to_value(d)))
             .ok_or_else(|| wrong("an exact decimal number, as a number or a string")),
         AttributeType::Boolean => match value {
-            Value::Bool(b) => Ok(Value::Bool(*b)),
-            _ => match xml_text().as_deref() {
-                Some("true" | "1") => Ok(Value::Bool(true)),
-                Some("false" | "0") => Ok(Value::Bool(false)),
+            Value::Bool(_) => Ok(None),
+            _ => match xml_text() {
+                Some("true" | "1") => Ok(Some(Value::Bool(true))),
+                Some("false" | "0") => Ok(Some(Value::Bool(false))),
                 _ => Err(wrong("true or false")),
             },
         },
         AttributeType::DateTime => {
-            let s = text(value).ok_or_else(|| wrong("an RFC 3339 date and time"))?;
+            let s = value
+                .as_str()
+                .ok_or_else(|| wrong("an RFC 3339 date and time"))?;
             let t = DateTime::parse_from_rfc3339(s.trim())
                 .map_err(|_| wrong("an RFC 3339 date and time"))?;
-            Ok(Value::String(
+            Ok(text_as(
+                s,
                 t.with_timezone(&Utc)
                     .to_rfc3339_opts(SecondsFormat::AutoSi, true),
             ))
         }
         AttributeType::Date => {
-            let s = text(value).ok_or_else(|| wrong("a date YYYY-MM-DD"))?;
+            let s = value.as_str().ok_or_else(|| wrong("a date YYYY-MM-DD"))?;
             let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
                 .map_err(|_| wrong("a date YYYY-MM-DD"))?;
-            Ok(Value::String(d.format("%Y-%m-%d").to_string()))
+            Ok(text_as(s, d.format("%Y-%m-%d").to_string()))
         }
         AttributeType::Uniqueidentifier => {
-            let s = text(value).ok_or_else(|| wrong("a UUID"))?;
+            let s = value.as_str().ok_or_else(|| wrong("a UUID"))?;
             let u = uuid::Uuid::parse_str(s.trim()).map_err(|_| wrong("a UUID"))?;
-            Ok(Value::String(u.hyphenated().to_string()))
+            Ok(text_as(s, u.hyphenated().to_string()))
         }
         AttributeType::Lookup => {
-            let s = text(value).ok_or_else(|| wrong("the id of a record"))?;
+            let s = value.as_str().ok_or_else(|| wrong("the id of a record"))?;
             let id = RecordId::parse(s.trim()).map_err(|_| wrong("the id of a record"))?;
-            Ok(Value::String(id.into()))
+            Ok(text_as(s, id.into()))
         }
     }
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::db::records::{self, Precondition, WriteKind, WriteOp};
 use crate::domain::metadata::EntityDef;
 use crate::domain::names::RecordId;
-use crate::domain::record::{normalize, Source};
+use crate::domain::record::{normalize, normalize_owned, Source};
 use crate::domain::setup::SyncMode;
 use crate::providers::RemoteChange;
 use crate::wire::changes::ChangeOp;
@@ -31,11 +31,12 @@ pub enum Plan {
     Fail(String),
 }
 
-/// What one server change comes to on the client, given the client's current row.
+/// What one server change comes to on the client, given the client's current row. The change's
+/// attributes move into the write.
 pub fn plan(
     def: &EntityDef,
     mode: SyncMode,
-    change: &RemoteChange,
+    change: RemoteChange,
     current: &HashMap<(String, String), records::RecordRow>,
 ) -> Plan {
     let Ok(id) = RecordId::parse(change.id.as_str()) else {
@@ -57,9 +58,8 @@ pub fn plan(
             }
         },
         ChangeOp::Upsert => {
-            let none = Map::new();
-            let given = change.attributes.as_ref().unwrap_or(&none);
-            let attributes = match normalize(def, given, Source::Json) {
+            let given = change.attributes.unwrap_or_default();
+            let attributes = match normalize_owned(def, given, Source::Json) {
                 Ok(a) => a,
                 Err(e) => {
                     return Plan::Fail(format!(
@@ -70,9 +70,9 @@ pub fn plan(
             };
             let server_version = (change.version > 0).then_some(change.version);
             if let Some(row) = existing {
-                let same = serde_json::from_str::<Map<String, Value>>(&row.attributes)
-                    .is_ok_and(|stored| stored == without_nulls(&attributes));
-                if same && (server_version.is_none() || row.server_version == server_version) {
+                if stored_equals(row, &attributes)
+                    && (server_version.is_none() || row.server_version == server_version)
+                {
                     return Plan::Unchanged;
                 }
             }
@@ -94,19 +94,22 @@ pub fn same_attributes(
     server: &Map<String, Value>,
     row: &records::RecordRow,
 ) -> bool {
-    let Ok(normalized) = normalize(def, server, Source::Json) else {
-        return false;
-    };
-    serde_json::from_str::<Map<String, Value>>(&row.attributes)
-        .is_ok_and(|stored| stored == without_nulls(&normalized))
+    normalize(def, server, Source::Json).is_ok_and(|normalized| stored_equals(row, &normalized))
 }
 
-fn without_nulls(attributes: &Map<String, Value>) -> Map<String, Value> {
-    attributes
-        .iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+/// Does the row store exactly these normalized attributes, a null one being an absent one?
+fn stored_equals(row: &records::RecordRow, attributes: &Map<String, Value>) -> bool {
+    let Ok(stored) = serde_json::from_str::<Map<String, Value>>(&row.attributes) else {
+        return false;
+    };
+    let mut given = 0;
+    for (name, value) in attributes.iter().filter(|(_, v)| !v.is_null()) {
+        if stored.get(name) != Some(value) {
+            return false;
+        }
+        given += 1;
+    }
+    given == stored.len()
 }
 
 #[cfg(test)]
@@ -164,7 +167,7 @@ mod tests {
     #[test]
     fn a_new_record_is_written_with_its_server_version() {
         let c = change("a-1", ChangeOp::Upsert, Some(json!({"name": "A"})), 9);
-        match plan(&account(), SyncMode::Mirror, &c, &HashMap::new()) {
+        match plan(&account(), SyncMode::Mirror, c, &HashMap::new()) {
             Plan::Write(op) => {
                 assert_eq!((op.kind, op.server_version), (WriteKind::Replace, Some(9)));
                 assert_eq!(op.id.as_str(), "a-1");
@@ -183,12 +186,12 @@ mod tests {
             9,
         );
         assert!(matches!(
-            plan(&account(), SyncMode::Mirror, &same, &current),
+            plan(&account(), SyncMode::Mirror, same, &current),
             Plan::Unchanged
         ));
         let newer = change("a-1", ChangeOp::Upsert, Some(json!({"name": "A"})), 10);
         assert!(matches!(
-            plan(&account(), SyncMode::Mirror, &newer, &current),
+            plan(&account(), SyncMode::Mirror, newer, &current),
             Plan::Write(_)
         ));
     }
@@ -198,15 +201,15 @@ mod tests {
         let current = held("a-1", json!({"name": "A"}), 9);
         let gone = change("a-1", ChangeOp::Delete, None, 10);
         assert!(matches!(
-            plan(&account(), SyncMode::Mirror, &gone, &current),
+            plan(&account(), SyncMode::Mirror, gone.clone(), &current),
             Plan::Delete(Some(10))
         ));
         assert!(matches!(
-            plan(&account(), SyncMode::Additive, &gone, &current),
+            plan(&account(), SyncMode::Additive, gone.clone(), &current),
             Plan::Skip(_)
         ));
         assert!(matches!(
-            plan(&account(), SyncMode::Mirror, &gone, &HashMap::new()),
+            plan(&account(), SyncMode::Mirror, gone.clone(), &HashMap::new()),
             Plan::Skip(_)
         ));
     }
@@ -220,7 +223,7 @@ mod tests {
         let gone = change("a-1", ChangeOp::Delete, None, 0);
         for mode in [SyncMode::Mirror, SyncMode::Additive] {
             assert!(matches!(
-                plan(&account(), mode, &gone, &current),
+                plan(&account(), mode, gone.clone(), &current),
                 Plan::LocalOnly
             ));
         }
@@ -230,11 +233,11 @@ mod tests {
     fn what_does_not_fit_fails_naming_it() {
         let bad_id = change("has space", ChangeOp::Upsert, Some(json!({"name": "A"})), 1);
         assert!(
-            matches!(plan(&account(), SyncMode::Mirror, &bad_id, &HashMap::new()), Plan::Fail(m) if m.contains("has space"))
+            matches!(plan(&account(), SyncMode::Mirror, bad_id, &HashMap::new()), Plan::Fail(m) if m.contains("has space"))
         );
         let bad_value = change("a-2", ChangeOp::Upsert, Some(json!({"name": 5})), 1);
         assert!(
-            matches!(plan(&account(), SyncMode::Mirror, &bad_value, &HashMap::new()), Plan::Fail(m) if m.contains("'name'"))
+            matches!(plan(&account(), SyncMode::Mirror, bad_value, &HashMap::new()), Plan::Fail(m) if m.contains("'name'"))
         );
     }
 }

@@ -67,19 +67,19 @@ impl Download<'_> {
                 )
             })
             .await?;
-        for change in &changes {
+        for change in changes {
+            let id = change.id.clone();
             if full && change.op == ChangeOp::Upsert {
-                self.dry_seen.insert(change.id.clone());
+                self.dry_seen.insert(id.clone());
             }
             let action = match plan(&def, mode, change, &current) {
-                Plan::Write(op) => match (
-                    op.kind,
-                    current.get(&(def.name.to_string(), change.id.clone())),
-                ) {
-                    (WriteKind::Delete, _) => "Delete",
-                    (_, Some(row)) if !row.deleted => "Update",
-                    _ => "Create",
-                },
+                Plan::Write(op) => {
+                    match (op.kind, current.get(&(def.name.to_string(), id.clone()))) {
+                        (WriteKind::Delete, _) => "Delete",
+                        (_, Some(row)) if !row.deleted => "Update",
+                        _ => "Create",
+                    }
+                }
                 Plan::Delete(_) => {
                     self.dry_deletes += 1;
                     "Delete"
@@ -89,7 +89,7 @@ impl Download<'_> {
                 Plan::Skip(_) => "Skip",
                 Plan::Fail(_) => "Fail",
             };
-            self.count(action, &change.id);
+            self.count(action, &id);
         }
         Ok(())
     }

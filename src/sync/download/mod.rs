@@ -387,8 +387,9 @@ impl<'a> Download<'a> {
                     let held = transactions::with_open_changes(conn, org_id, entity, &ids)?;
                     let mut staged = Vec::new();
                     let plans: Vec<(String, Plan)> = changes
-                        .iter()
+                        .into_iter()
                         .map(|c| {
+                            let (id, reason) = (c.id.clone(), c.reason.clone());
                             let p = if c.op == ChangeOp::Upsert && adopted.contains(&c.id) {
                                 // Adopted by the first read's MatchOn pass, merged by the policy.
                                 Plan::Adopted
@@ -402,13 +403,13 @@ impl<'a> Download<'a> {
                                     job_id: job_id.clone(),
                                     org_id,
                                     entity: entity.to_owned(),
-                                    record_id: c.id.clone(),
+                                    record_id: id.clone(),
                                     server_version,
-                                    reason: c.reason.clone(),
+                                    reason,
                                     prior: None,
                                 });
                             }
-                            (c.id.clone(), p)
+                            (id, p)
                         })
                         .collect();
                     staged::stage(conn, &staged)?;

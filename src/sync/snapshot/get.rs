@@ -181,12 +181,13 @@ impl<'a> Get<'a> {
                         outcomes.push((action, id.to_owned()));
                     };
                     let mut overridden = Vec::new();
-                    for c in &taken {
+                    for c in taken {
+                        let id = c.id.clone();
                         let live = current
-                            .get(&(entity.clone(), c.id.clone()))
+                            .get(&(entity.clone(), id.clone()))
                             .filter(|r| !r.deleted);
-                        if open.contains(&c.id) {
-                            overridden.push(c.id.clone());
+                        if open.contains(&id) {
+                            overridden.push(id.clone());
                         }
                         match plan(&def, SyncMode::Mirror, c, &current) {
                             Plan::Write(op) => {
@@ -195,7 +196,7 @@ impl<'a> Get<'a> {
                                         job_id: job_id.clone(),
                                         org_id,
                                         entity: entity.clone(),
-                                        record_id: c.id.clone(),
+                                        record_id: id.clone(),
                                         side: quarantine::CLIENT,
                                         action: quarantine::OVERWRITTEN,
                                         attributes: Json::new(records::stored_attributes(row)?),
@@ -203,15 +204,15 @@ impl<'a> Get<'a> {
                                         created_on: now,
                                     });
                                 }
-                                ops.push((c.id.clone(), live.is_some(), op));
+                                ops.push((id, live.is_some(), op));
                             }
                             Plan::Unchanged => line(
                                 LogLevel::Info,
                                 "Unchanged",
-                                &c.id,
+                                &id,
                                 "already as the server has it".to_owned(),
                             ),
-                            Plan::Fail(why) => line(LogLevel::Error, "Fail", &c.id, why),
+                            Plan::Fail(why) => line(LogLevel::Error, "Fail", &id, why),
                             _ => {}
                         }
                     }
@@ -228,11 +229,12 @@ impl<'a> Get<'a> {
                         return Ok::<_, EngineError>((outcomes, 0));
                     }
                     quarantine::keep(conn, &kept)?;
-                    let writes: Vec<_> = ops.iter().map(|(_, _, op)| op.clone()).collect();
+                    let (ids, writes): (Vec<String>, Vec<_>) =
+                        ops.into_iter().map(|(id, _, op)| (id, op)).unzip();
                     let defs = HashMap::from([(entity.clone(), def.clone())]);
                     let applied =
                         records::apply_locked(conn, &org, &defs, &writes, current, max_bytes)?;
-                    for ((id, _, _), outcome) in ops.iter().zip(applied) {
+                    for (id, outcome) in ids.iter().zip(applied) {
                         match outcome {
                             Ok(Applied::Created(_)) => {
                                 line(LogLevel::Info, "Create", id, "created".to_owned())
