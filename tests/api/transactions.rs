@@ -743,3 +743,52 @@ both_backends!(
     manual_opens_a_conflict_that_resolve_settles,
     an_update_to_a_record_the_server_deleted_is_a_conflict_never_a_resurrection
 );
+
+fn small_batches(s: &mut orgsync::config::Settings) {
+    s.sync_batch = 4;
+}
+
+/// Batches of 4 operations, and records written several times in turns: a record's chain of
+/// transactions is cut where a batch ends and goes on in the next one, in order. The server
+/// ends as the client is, and every transaction is delivered once.
+async fn chains_longer_than_a_batch_are_delivered_in_order(app: TestApp) {
+    let server = TestApp::sqlite().await;
+    let url = server_org(&server).await;
+    setup(&app, &server, &url, json!({"WriteOffline": true})).await;
+    for round in 0..3 {
+        for i in 0..6 {
+            let name = format!("Client record {i}, version {round}");
+            if round == 0 {
+                app.post(CLIENT_RECORDS)
+                    .json(&json!({"Id": format!("c-{i}"), "Attributes": {"name": name}}))
+                    .send()
+                    .await
+                    .expect(StatusCode::CREATED);
+            } else {
+                app.patch(&format!("{CLIENT_RECORDS}/c-{i}"))
+                    .json(&json!({"Attributes": {"name": name}}))
+                    .send()
+                    .await
+                    .expect(StatusCode::OK);
+            }
+        }
+    }
+    app.delete(&format!("{CLIENT_RECORDS}/c-5"))
+        .send()
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    assert_eq!(transactions(&app, "?Status=Pending").await.len(), 19);
+    let job = app.sync("client", json!({})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert!(transactions(&app, "?Status=Pending").await.is_empty());
+    assert!(transactions(&app, "?Status=Error").await.is_empty());
+    let client = digest(&app, "client", "account").await;
+    assert_eq!(client, digest(&server, "contoso", "account").await);
+    assert_eq!(
+        client["c-4"]["name"], "Client record 4, version 2",
+        "{client:?}"
+    );
+    assert!(!client.contains_key("c-5"), "{client:?}");
+}
+
+both_backends_with!(small_batches; chains_longer_than_a_batch_are_delivered_in_order);
