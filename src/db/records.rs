@@ -48,19 +48,25 @@ const LOAD_BY_KEYS: &str = "\
     CROSS JOIN LATERAL (SELECT * FROM records \
                         WHERE org_id = $1 AND entity = $2 AND id = k.id LIMIT 1) AS r";
 
-/// PostgreSQL's upsert of a whole batch of rows: ten parameters, one array per column, however
-/// many rows, where a multi-row `VALUES` list bound nine parameters per row and was planned
-/// anew at every execution (`plan_cache_mode = force_custom_plan`).
-const UPSERT_BY_ARRAYS: &str = "\
+/// PostgreSQL's writes of a batch of rows: each takes one array per column (ten parameters
+/// however many rows), where a multi-row `VALUES` list bound nine parameters per row and was
+/// planned anew at every execution (`plan_cache_mode = force_custom_plan`). New rows are plain
+/// inserts and stored ones plain updates: the caller holds the org's lock and read the stored
+/// rows, so no `ON CONFLICT` (a speculative insertion per row) is needed.
+const INSERT_BY_ARRAYS: &str = "\
     INSERT INTO records (org_id, entity, id, version, created_version, created_on, modified_on, \
                          deleted, attributes, server_version) \
     SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
-                         $6::int8[], $7::int8[], $8::bool[], $9::text[], $10::int8[]) \
-    ON CONFLICT (org_id, entity, id) DO UPDATE SET \
-        version = excluded.version, created_version = excluded.created_version, \
-        created_on = excluded.created_on, modified_on = excluded.modified_on, \
-        deleted = excluded.deleted, attributes = excluded.attributes, \
-        server_version = excluded.server_version";
+                         $6::int8[], $7::int8[], $8::bool[], $9::text[], $10::int8[])";
+const UPDATE_BY_ARRAYS: &str = "\
+    UPDATE records AS r SET version = v.version, created_version = v.created_version, \
+        created_on = v.created_on, modified_on = v.modified_on, deleted = v.deleted, \
+        attributes = v.attributes, server_version = v.server_version \
+    FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], \
+                $7::int8[], $8::bool[], $9::text[], $10::int8[]) \
+        AS v(org_id, entity, id, version, created_version, created_on, modified_on, deleted, \
+             attributes, server_version) \
+    WHERE r.org_id = v.org_id AND r.entity = v.entity AND r.id = v.id";
 
 pub fn get(conn: &mut DbConn, org_id: i64, entity: &str, id: &str) -> DbResult<Option<RecordRow>> {
     Ok(records::table
@@ -439,6 +445,28 @@ fn within(applied: Applied, max_bytes: usize) -> Outcome {
     .with("id", row.id.as_str()))
 }
 
+/// Runs [`INSERT_BY_ARRAYS`] or [`UPDATE_BY_ARRAYS`] on `rows`, whose keys are unique.
+fn write_by_arrays(c: &mut PgConnection, sql: &str, rows: &[&RecordRow]) -> DbResult<()> {
+    use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+    let longs = |f: fn(&RecordRow) -> i64| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+    let texts = |f: fn(&RecordRow) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+    diesel::sql_query(sql)
+        .bind::<Array<BigInt>, _>(longs(|r| r.org_id))
+        .bind::<Array<Text>, _>(texts(|r| &r.entity))
+        .bind::<Array<Text>, _>(texts(|r| &r.id))
+        .bind::<Array<BigInt>, _>(longs(|r| r.version))
+        .bind::<Array<BigInt>, _>(longs(|r| r.created_version))
+        .bind::<Array<BigInt>, _>(longs(|r| r.created_on))
+        .bind::<Array<BigInt>, _>(longs(|r| r.modified_on))
+        .bind::<Array<Bool>, _>(rows.iter().map(|r| r.deleted).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(texts(|r| &r.attributes))
+        .bind::<Array<Nullable<BigInt>>, _>(
+            rows.iter().map(|r| r.server_version).collect::<Vec<_>>(),
+        )
+        .execute(c)?;
+    Ok(())
+}
+
 /// Records the server's versions of client records, `(entity, id, version)` each, as the
 /// answers to an upload give them: one statement for all on PostgreSQL, one per chunk on
 /// SQLite, where a per-record UPDATE cost most of an upload's settling.
@@ -540,8 +568,8 @@ pub fn load_many<'a>(
 }
 
 /// Writes whole rows, inserting new ones and replacing existing ones (`existed` tells which are
-/// stored already). On PostgreSQL one statement for all of them, whose rows come from arrays
-/// bound once per column ([`UPSERT_BY_ARRAYS`]); on SQLite, whose diesel backend neither
+/// stored already). On PostgreSQL one INSERT for the new ones and one UPDATE for the others,
+/// whose rows come from arrays bound once per column ([`INSERT_BY_ARRAYS`]); on SQLite, whose diesel backend neither
 /// batches nor caches an upsert, a plain INSERT or UPDATE per row: both are prepared once and
 /// reused, which inside one transaction is about as fast as a multi-row write.
 fn upsert_rows(
@@ -551,24 +579,13 @@ fn upsert_rows(
 ) -> DbResult<()> {
     match conn {
         DbConn::Pg(c) => {
-            use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
-            // The keys are unique (one row per record), as ON CONFLICT DO UPDATE requires.
-            let longs = |f: fn(&RecordRow) -> i64| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
-            let texts = |f: fn(&RecordRow) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
-            diesel::sql_query(UPSERT_BY_ARRAYS)
-                .bind::<Array<BigInt>, _>(longs(|r| r.org_id))
-                .bind::<Array<Text>, _>(texts(|r| &r.entity))
-                .bind::<Array<Text>, _>(texts(|r| &r.id))
-                .bind::<Array<BigInt>, _>(longs(|r| r.version))
-                .bind::<Array<BigInt>, _>(longs(|r| r.created_version))
-                .bind::<Array<BigInt>, _>(longs(|r| r.created_on))
-                .bind::<Array<BigInt>, _>(longs(|r| r.modified_on))
-                .bind::<Array<Bool>, _>(rows.iter().map(|r| r.deleted).collect::<Vec<_>>())
-                .bind::<Array<Text>, _>(texts(|r| &r.attributes))
-                .bind::<Array<Nullable<BigInt>>, _>(
-                    rows.iter().map(|r| r.server_version).collect::<Vec<_>>(),
-                )
-                .execute(c)?;
+            let (stored, new): (Vec<&RecordRow>, Vec<&RecordRow>) =
+                rows.iter().partition(|r| existed(&r.entity, &r.id));
+            for (sql, rows) in [(INSERT_BY_ARRAYS, new), (UPDATE_BY_ARRAYS, stored)] {
+                if !rows.is_empty() {
+                    write_by_arrays(c, sql, &rows)?;
+                }
+            }
         }
         DbConn::Sqlite(c) => {
             for row in rows {
