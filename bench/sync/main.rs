@@ -37,7 +37,7 @@ use crate::baseline::sqlite_baseline;
 use crate::data::generate;
 use crate::options::Options;
 use crate::probes::{auth_probe, count_probe, feed_probe};
-use crate::report::{human, print_table, rate};
+use crate::report::{human, median, print_table, rate};
 use crate::steps::{records, seed_server, sqlite_url, start};
 use crate::testkit::fixtures::SERVER_ORG;
 use crate::w1::{w1, w1_postgres, W1};
@@ -91,6 +91,18 @@ struct SizeResult {
     postgres: Option<Result<W1, String>>,
 }
 
+/// `(a, b, c s)`: the times a median was taken of.
+fn reps_note(times: &[Duration]) -> String {
+    if times.len() < 2 {
+        return String::new();
+    }
+    let list: Vec<String> = times
+        .iter()
+        .map(|t| format!("{:.2}", t.as_secs_f64()))
+        .collect();
+    format!(", median of {} s", list.join(", "))
+}
+
 /// The largest size W6 runs at.
 const W6_MAX: usize = 100_000;
 
@@ -108,12 +120,16 @@ async fn run_size(opts: &Options, n: usize) -> SizeResult {
         t.elapsed().as_secs_f64()
     );
 
-    // Baseline first, with no orgsync process running.
-    let baseline = sqlite_baseline(&rows, dir.path());
+    // Baseline first, with no orgsync process running: each repetition's, and their median.
+    let baselines: Vec<Duration> = (0..opts.w1_reps)
+        .map(|_| sqlite_baseline(&rows, dir.path()))
+        .collect();
+    let baseline = median(baselines.clone());
     println!(
-        "baseline: raw SQLite insert of {n} rows in one transaction: {:.2} s ({:.0} rows/s)",
+        "baseline: raw SQLite insert of {n} rows in one transaction: {:.2} s ({:.0} rows/s){}",
         baseline.as_secs_f64(),
-        rate(n, baseline)
+        rate(n, baseline),
+        reps_note(&baselines)
     );
 
     let server_dir = dir.path().join("server");
@@ -131,18 +147,51 @@ async fn run_size(opts: &Options, n: usize) -> SizeResult {
     );
     feed_probe(&server, n).await;
 
-    // W1 on SQLite.
+    // W1 on SQLite: each repetition a first sync into a fresh client process and database,
+    // the last one on the client that W2 to W6 go on with.
+    let mut runs = Vec::with_capacity(opts.w1_reps);
+    for rep in 1..opts.w1_reps {
+        let d = dir.path().join(format!("client-w1-{rep}"));
+        std::fs::create_dir_all(&d).unwrap();
+        let c = start(opts, &sqlite_url(&d), &d, "client").await;
+        runs.push(
+            w1(
+                &server,
+                &c,
+                &server_url,
+                n,
+                baseline,
+                "SQLite",
+                "raw insert",
+            )
+            .await,
+        );
+        drop(c);
+        let _ = std::fs::remove_dir_all(&d);
+    }
     let client = start(opts, &sqlite_url(&client_dir), &client_dir, "client").await;
-    let sqlite = w1(
-        &server,
-        &client,
-        &server_url,
-        n,
-        baseline,
-        "SQLite",
-        "raw insert",
-    )
-    .await;
+    runs.push(
+        w1(
+            &server,
+            &client,
+            &server_url,
+            n,
+            baseline,
+            "SQLite",
+            "raw insert",
+        )
+        .await,
+    );
+    let sqlite = W1::median(runs);
+    if opts.w1_reps > 1 {
+        println!(
+            "W1 SQLite: median of {}: {:.2} s ({:.0} records/s), {:.2}× the median raw insert",
+            opts.w1_reps,
+            sqlite.exec.as_secs_f64(),
+            rate(n, sqlite.exec),
+            baseline.as_secs_f64() / sqlite.exec.as_secs_f64()
+        );
+    }
 
     // W2.
     let w2 = if opts.runs("w2") {

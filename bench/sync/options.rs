@@ -13,6 +13,8 @@ pub struct Options {
     pub postgres_size: Option<usize>,
     pub postgres_url: String,
     pub w2_reps: usize,
+    /// W1 on SQLite, and its raw baseline, run this many times; the medians are the figures.
+    pub w1_reps: usize,
     pub binary: PathBuf,
     /// Workloads left out (`w2`, `w3`, `w4`, `w6`, `w9`): W1 always runs, the others build on it.
     pub skip: Vec<String>,
@@ -30,6 +32,7 @@ impl Options {
             .map(|s| parse_size(&s));
         let mut no_postgres = false;
         let mut w2_reps = 3;
+        let mut w1_reps = 3;
         let mut skip = Vec::new();
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -51,10 +54,16 @@ impl Options {
                         .and_then(|v| v.parse().ok())
                         .expect("--w2-reps N")
                 }
+                "--w1-reps" => {
+                    w1_reps = args
+                        .next()
+                        .and_then(|v| v.parse().ok())
+                        .expect("--w1-reps N")
+                }
                 "-h" | "--help" => {
                     println!(
                         "bench/run.sh [--quick] [--sizes 100k,1M] [--postgres-size N] \
-                         [--no-postgres] [--w2-reps N] [--skip w2,w3,w4,w6,w9]\n\
+                         [--no-postgres] [--w1-reps N] [--w2-reps N] [--skip w2,w3,w4,w6,w9]\n\
                          env: ORGSYNC_BENCH_SIZES, ORGSYNC_BENCH_POSTGRES_URL \
                          (default {DEFAULT_POSTGRES_URL}), ORGSYNC_BENCH_POSTGRES_SIZE, \
                          ORGSYNC_BENCH_BIN"
@@ -103,6 +112,7 @@ impl Options {
                 .filter(|s| !s.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_owned()),
             w2_reps: w2_reps.max(1),
+            w1_reps: w1_reps.max(1),
             binary,
             skip,
         }
@@ -116,13 +126,15 @@ impl Options {
     /// The line saying what this run measures.
     pub fn describe(&self) -> String {
         format!(
-            "sizes: {}; PostgreSQL W1 at: {}; W2 repetitions: {}; skipped: {}; binary: {}",
+            "sizes: {}; PostgreSQL W1 at: {}; W1 repetitions: {}; W2 repetitions: {}; skipped: {}; \
+             binary: {}",
             self.sizes
                 .iter()
                 .map(|n| human(*n))
                 .collect::<Vec<_>>()
                 .join(", "),
             self.postgres_size.map_or("skipped".to_owned(), human),
+            self.w1_reps,
             self.w2_reps,
             if self.skip.is_empty() {
                 "none".to_owned()

@@ -21,6 +21,14 @@ pub struct W1 {
     pub peak_rss: u64,
 }
 
+impl W1 {
+    /// The run of median execution time (its wall time and peak RSS with it).
+    pub fn median(mut runs: Vec<W1>) -> W1 {
+        runs.sort_by_key(|r| r.exec);
+        runs.swap_remove((runs.len() - 1) / 2)
+    }
+}
+
 /// Connects the client, runs the first sync and checks the client holds the N records.
 pub async fn w1(
     server: &Process,
