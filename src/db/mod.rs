@@ -23,6 +23,7 @@ pub mod job_log;
 pub mod jobs;
 pub mod metadata;
 pub mod orgs;
+mod pg_sets;
 pub mod quarantine;
 pub mod records;
 pub mod schema;

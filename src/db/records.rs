@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
+use super::pg_sets;
 use super::schema::records;
 use super::DbResult;
 use super::{now_micros, orgs, DbConn};
@@ -37,36 +38,6 @@ pub struct RecordRow {
 
 /// Rows per multi-row statement: well under SQLite's limit of bound parameters.
 const CHUNK: usize = 500;
-
-/// PostgreSQL's read of the named records of one entity: one primary-key lookup per id, whatever
-/// the table's statistics say. With `id = ANY($3)` a table not analyzed since it grew (a first
-/// sync fills it within seconds) was read through the (org, entity) prefix of the key alone,
-/// every row of the org filtered against the list: 14 ms per batch and growing with the table.
-/// The `LIMIT 1` keeps the lateral subquery from being flattened into that same plan.
-const LOAD_BY_KEYS: &str = "\
-    SELECT r.* FROM unnest($3::text[]) AS k(id) \
-    CROSS JOIN LATERAL (SELECT * FROM records \
-                        WHERE org_id = $1 AND entity = $2 AND id = k.id LIMIT 1) AS r";
-
-/// PostgreSQL's writes of a batch of rows: each takes one array per column (ten parameters
-/// however many rows), where a multi-row `VALUES` list bound nine parameters per row and was
-/// planned anew at every execution (`plan_cache_mode = force_custom_plan`). New rows are plain
-/// inserts and stored ones plain updates: the caller holds the org's lock and read the stored
-/// rows, so no `ON CONFLICT` (a speculative insertion per row) is needed.
-const INSERT_BY_ARRAYS: &str = "\
-    INSERT INTO records (org_id, entity, id, version, created_version, created_on, modified_on, \
-                         deleted, attributes, server_version) \
-    SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
-                         $6::int8[], $7::int8[], $8::bool[], $9::text[], $10::int8[])";
-const UPDATE_BY_ARRAYS: &str = "\
-    UPDATE records AS r SET version = v.version, created_version = v.created_version, \
-        created_on = v.created_on, modified_on = v.modified_on, deleted = v.deleted, \
-        attributes = v.attributes, server_version = v.server_version \
-    FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], \
-                $7::int8[], $8::bool[], $9::text[], $10::int8[]) \
-        AS v(org_id, entity, id, version, created_version, created_on, modified_on, deleted, \
-             attributes, server_version) \
-    WHERE r.org_id = v.org_id AND r.entity = v.entity AND r.id = v.id";
 
 pub fn get(conn: &mut DbConn, org_id: i64, entity: &str, id: &str) -> DbResult<Option<RecordRow>> {
     Ok(records::table
@@ -445,28 +416,6 @@ fn within(applied: Applied, max_bytes: usize) -> Outcome {
     .with("id", row.id.as_str()))
 }
 
-/// Runs [`INSERT_BY_ARRAYS`] or [`UPDATE_BY_ARRAYS`] on `rows`, whose keys are unique.
-fn write_by_arrays(c: &mut PgConnection, sql: &str, rows: &[&RecordRow]) -> DbResult<()> {
-    use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
-    let longs = |f: fn(&RecordRow) -> i64| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
-    let texts = |f: fn(&RecordRow) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
-    diesel::sql_query(sql)
-        .bind::<Array<BigInt>, _>(longs(|r| r.org_id))
-        .bind::<Array<Text>, _>(texts(|r| &r.entity))
-        .bind::<Array<Text>, _>(texts(|r| &r.id))
-        .bind::<Array<BigInt>, _>(longs(|r| r.version))
-        .bind::<Array<BigInt>, _>(longs(|r| r.created_version))
-        .bind::<Array<BigInt>, _>(longs(|r| r.created_on))
-        .bind::<Array<BigInt>, _>(longs(|r| r.modified_on))
-        .bind::<Array<Bool>, _>(rows.iter().map(|r| r.deleted).collect::<Vec<_>>())
-        .bind::<Array<Text>, _>(texts(|r| &r.attributes))
-        .bind::<Array<Nullable<BigInt>>, _>(
-            rows.iter().map(|r| r.server_version).collect::<Vec<_>>(),
-        )
-        .execute(c)?;
-    Ok(())
-}
-
 /// Records the server's versions of client records, `(entity, id, version)` each, as the
 /// answers to an upload give them: one statement for all on PostgreSQL, one per chunk on
 /// SQLite, where a per-record UPDATE cost most of an upload's settling.
@@ -475,23 +424,12 @@ pub fn set_server_versions(
     org_id: i64,
     versions: &[(&str, &str, i64)],
 ) -> DbResult<()> {
-    use diesel::sql_types::{Array, BigInt, Text};
+    use diesel::sql_types::{BigInt, Text};
     if versions.is_empty() {
         return Ok(());
     }
     match conn {
-        DbConn::Pg(c) => {
-            diesel::sql_query(
-                "UPDATE records AS r SET server_version = v.version \
-                 FROM unnest($2::text[], $3::text[], $4::int8[]) AS v(entity, id, version) \
-                 WHERE r.org_id = $1 AND r.entity = v.entity AND r.id = v.id",
-            )
-            .bind::<BigInt, _>(org_id)
-            .bind::<Array<Text>, _>(versions.iter().map(|v| v.0).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(versions.iter().map(|v| v.1).collect::<Vec<_>>())
-            .bind::<Array<BigInt>, _>(versions.iter().map(|v| v.2).collect::<Vec<_>>())
-            .execute(c)?;
-        }
+        DbConn::Pg(c) => pg_sets::set_server_versions(c, org_id, versions)?,
         DbConn::Sqlite(c) => {
             for chunk in versions.chunks(CHUNK) {
                 let sql = format!(
@@ -537,14 +475,7 @@ pub fn load_many<'a>(
     let mut found = HashMap::with_capacity(by_entity.values().map(Vec::len).sum());
     for (entity, ids) in by_entity {
         let rows: Vec<RecordRow> = match conn {
-            DbConn::Pg(c) => {
-                use diesel::sql_types::{Array, BigInt, Text};
-                diesel::sql_query(LOAD_BY_KEYS)
-                    .bind::<BigInt, _>(org_id)
-                    .bind::<Text, _>(entity)
-                    .bind::<Array<Text>, _>(ids)
-                    .load(c)?
-            }
+            DbConn::Pg(c) => pg_sets::load(c, org_id, entity, ids)?,
             DbConn::Sqlite(_) => {
                 let mut rows = Vec::with_capacity(ids.len());
                 for chunk in ids.chunks(CHUNK) {
@@ -569,8 +500,8 @@ pub fn load_many<'a>(
 
 /// Writes whole rows, inserting new ones and replacing existing ones (`existed` tells which are
 /// stored already). On PostgreSQL one INSERT for the new ones and one UPDATE for the others,
-/// whose rows come from arrays bound once per column ([`INSERT_BY_ARRAYS`]); on SQLite, whose diesel backend neither
-/// batches nor caches an upsert, a plain INSERT or UPDATE per row: both are prepared once and
+/// whose rows come from arrays bound once per column ([`pg_sets`]); on SQLite, whose diesel
+/// backend neither batches nor caches an upsert, a plain INSERT or UPDATE per row: both are prepared once and
 /// reused, which inside one transaction is about as fast as a multi-row write.
 fn upsert_rows(
     conn: &mut DbConn,
@@ -581,11 +512,8 @@ fn upsert_rows(
         DbConn::Pg(c) => {
             let (stored, new): (Vec<&RecordRow>, Vec<&RecordRow>) =
                 rows.iter().partition(|r| existed(&r.entity, &r.id));
-            for (sql, rows) in [(INSERT_BY_ARRAYS, new), (UPDATE_BY_ARRAYS, stored)] {
-                if !rows.is_empty() {
-                    write_by_arrays(c, sql, &rows)?;
-                }
-            }
+            pg_sets::insert(c, &new)?;
+            pg_sets::update(c, &stored)?;
         }
         DbConn::Sqlite(c) => {
             for row in rows {

@@ -1,0 +1,106 @@
+//! PostgreSQL's set-based statements on records: a batch's rows read, inserted and updated with
+//! one statement each, every column bound as one array, so that a statement's parameters and
+//! its plan do not grow with the batch.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+
+use super::records::RecordRow;
+use super::DbResult;
+
+/// The named records of one entity: one primary-key lookup per id, whatever
+/// the table's statistics say. With `id = ANY($3)` a table not analyzed since it grew (a first
+/// sync fills it within seconds) was read through the (org, entity) prefix of the key alone,
+/// every row of the org filtered against the list: 14 ms per batch and growing with the table.
+/// The `LIMIT 1` keeps the lateral subquery from being flattened into that same plan.
+const LOAD_BY_KEYS: &str = "\
+    SELECT r.* FROM unnest($3::text[]) AS k(id) \
+    CROSS JOIN LATERAL (SELECT * FROM records \
+                        WHERE org_id = $1 AND entity = $2 AND id = k.id LIMIT 1) AS r";
+
+/// The writes of a batch of rows: each takes one array per column (ten parameters
+/// however many rows), where a multi-row `VALUES` list bound nine parameters per row and was
+/// planned anew at every execution (`plan_cache_mode = force_custom_plan`). New rows are plain
+/// inserts and stored ones plain updates: the caller holds the org's lock and read the stored
+/// rows, so no `ON CONFLICT` (a speculative insertion per row) is needed.
+const INSERT_BY_ARRAYS: &str = "\
+    INSERT INTO records (org_id, entity, id, version, created_version, created_on, modified_on, \
+                         deleted, attributes, server_version) \
+    SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
+                         $6::int8[], $7::int8[], $8::bool[], $9::text[], $10::int8[])";
+const UPDATE_BY_ARRAYS: &str = "\
+    UPDATE records AS r SET version = v.version, created_version = v.created_version, \
+        created_on = v.created_on, modified_on = v.modified_on, deleted = v.deleted, \
+        attributes = v.attributes, server_version = v.server_version \
+    FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], \
+                $7::int8[], $8::bool[], $9::text[], $10::int8[]) \
+        AS v(org_id, entity, id, version, created_version, created_on, modified_on, deleted, \
+             attributes, server_version) \
+    WHERE r.org_id = v.org_id AND r.entity = v.entity AND r.id = v.id";
+
+/// The current rows (tombstones included) of these ids of `entity`.
+pub fn load(
+    c: &mut PgConnection,
+    org_id: i64,
+    entity: &str,
+    ids: Vec<&str>,
+) -> DbResult<Vec<RecordRow>> {
+    Ok(diesel::sql_query(LOAD_BY_KEYS)
+        .bind::<BigInt, _>(org_id)
+        .bind::<Text, _>(entity)
+        .bind::<Array<Text>, _>(ids)
+        .load(c)?)
+}
+
+/// Inserts rows none of which is stored yet.
+pub fn insert(c: &mut PgConnection, rows: &[&RecordRow]) -> DbResult<()> {
+    write_by_arrays(c, INSERT_BY_ARRAYS, rows)
+}
+
+/// Replaces stored rows, found by their keys.
+pub fn update(c: &mut PgConnection, rows: &[&RecordRow]) -> DbResult<()> {
+    write_by_arrays(c, UPDATE_BY_ARRAYS, rows)
+}
+
+/// Sets the server's version of each `(entity, id, version)`.
+pub fn set_server_versions(
+    c: &mut PgConnection,
+    org_id: i64,
+    versions: &[(&str, &str, i64)],
+) -> DbResult<()> {
+    diesel::sql_query(
+        "UPDATE records AS r SET server_version = v.version \
+         FROM unnest($2::text[], $3::text[], $4::int8[]) AS v(entity, id, version) \
+         WHERE r.org_id = $1 AND r.entity = v.entity AND r.id = v.id",
+    )
+    .bind::<BigInt, _>(org_id)
+    .bind::<Array<Text>, _>(versions.iter().map(|v| v.0).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(versions.iter().map(|v| v.1).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(versions.iter().map(|v| v.2).collect::<Vec<_>>())
+    .execute(c)?;
+    Ok(())
+}
+
+/// Runs [`INSERT_BY_ARRAYS`] or [`UPDATE_BY_ARRAYS`] on `rows`, whose keys are unique.
+fn write_by_arrays(c: &mut PgConnection, sql: &str, rows: &[&RecordRow]) -> DbResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let longs = |f: fn(&RecordRow) -> i64| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+    let texts = |f: fn(&RecordRow) -> &str| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+    diesel::sql_query(sql)
+        .bind::<Array<BigInt>, _>(longs(|r| r.org_id))
+        .bind::<Array<Text>, _>(texts(|r| &r.entity))
+        .bind::<Array<Text>, _>(texts(|r| &r.id))
+        .bind::<Array<BigInt>, _>(longs(|r| r.version))
+        .bind::<Array<BigInt>, _>(longs(|r| r.created_version))
+        .bind::<Array<BigInt>, _>(longs(|r| r.created_on))
+        .bind::<Array<BigInt>, _>(longs(|r| r.modified_on))
+        .bind::<Array<Bool>, _>(rows.iter().map(|r| r.deleted).collect::<Vec<_>>())
+        .bind::<Array<Text>, _>(texts(|r| &r.attributes))
+        .bind::<Array<Nullable<BigInt>>, _>(
+            rows.iter().map(|r| r.server_version).collect::<Vec<_>>(),
+        )
+        .execute(c)?;
+    Ok(())
+}
