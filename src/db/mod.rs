@@ -14,6 +14,7 @@ macro_rules! per_backend {
 }
 
 pub mod batches;
+mod bulk;
 pub mod changes;
 pub mod conflicts;
 pub mod connections;
@@ -23,7 +24,6 @@ pub mod job_log;
 pub mod jobs;
 pub mod metadata;
 pub mod orgs;
-mod pg_sets;
 pub mod quarantine;
 pub mod records;
 pub mod schema;

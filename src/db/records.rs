@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use serde_json::{Map, Value};
 
-use super::pg_sets;
+use super::bulk;
 use super::schema::records;
 use super::DbResult;
 use super::{now_micros, orgs, DbConn};
@@ -37,7 +37,7 @@ pub struct RecordRow {
 }
 
 /// Rows per multi-row statement: well under SQLite's limit of bound parameters.
-const CHUNK: usize = 500;
+pub(super) const CHUNK: usize = 500;
 
 pub fn get(conn: &mut DbConn, org_id: i64, entity: &str, id: &str) -> DbResult<Option<RecordRow>> {
     Ok(records::table
@@ -299,7 +299,7 @@ pub fn apply_locked(
             .into_iter()
             .filter_map(|i| results[i].as_ref().ok().map(Applied::row))
             .collect();
-        upsert_rows(conn, &rows, |entity, id| stored.contains_key(&(entity, id)))?;
+        bulk::upsert_rows(conn, &rows, |entity, id| stored.contains_key(&(entity, id)))?;
         orgs::set_last_version(conn, org_id, version)?;
     }
     Ok(results)
@@ -416,42 +416,6 @@ fn within(applied: Applied, max_bytes: usize) -> Outcome {
     .with("id", row.id.as_str()))
 }
 
-/// Records the server's versions of client records, `(entity, id, version)` each, as the
-/// answers to an upload give them: one statement for all on PostgreSQL, one per chunk on
-/// SQLite, where a per-record UPDATE cost most of an upload's settling.
-pub fn set_server_versions(
-    conn: &mut DbConn,
-    org_id: i64,
-    versions: &[(&str, &str, i64)],
-) -> DbResult<()> {
-    use diesel::sql_types::{BigInt, Text};
-    if versions.is_empty() {
-        return Ok(());
-    }
-    match conn {
-        DbConn::Pg(c) => pg_sets::set_server_versions(c, org_id, versions)?,
-        DbConn::Sqlite(c) => {
-            for chunk in versions.chunks(CHUNK) {
-                let sql = format!(
-                    "UPDATE records SET server_version = v.column3 FROM (VALUES {}) AS v \
-                     WHERE records.org_id = ? AND records.entity = v.column1 \
-                     AND records.id = v.column2",
-                    vec!["(?, ?, ?)"; chunk.len()].join(", ")
-                );
-                let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
-                for (entity, id, version) in chunk {
-                    q = q
-                        .bind::<Text, _>(*entity)
-                        .bind::<Text, _>(*id)
-                        .bind::<BigInt, _>(*version);
-                }
-                q.bind::<BigInt, _>(org_id).execute(c)?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// The record's attributes as stored (a JSON object).
 pub fn stored_attributes(row: &RecordRow) -> DbResult<Map<String, Value>> {
     serde_json::from_str(&row.attributes).map_err(|e| {
@@ -475,7 +439,7 @@ pub fn load_many<'a>(
     let mut found = HashMap::with_capacity(by_entity.values().map(Vec::len).sum());
     for (entity, ids) in by_entity {
         let rows: Vec<RecordRow> = match conn {
-            DbConn::Pg(c) => pg_sets::load(c, org_id, entity, ids)?,
+            DbConn::Pg(c) => bulk::load(c, org_id, entity, ids)?,
             DbConn::Sqlite(_) => {
                 let mut rows = Vec::with_capacity(ids.len());
                 for chunk in ids.chunks(CHUNK) {
@@ -496,50 +460,4 @@ pub fn load_many<'a>(
         }
     }
     Ok(found)
-}
-
-/// Writes whole rows, inserting new ones and replacing existing ones (`existed` tells which are
-/// stored already). On PostgreSQL one INSERT for the new ones and one UPDATE for the others,
-/// whose rows come from arrays bound once per column ([`pg_sets`]); on SQLite, whose diesel
-/// backend neither batches nor caches an upsert, a plain INSERT or UPDATE per row: both are prepared once and
-/// reused, which inside one transaction is about as fast as a multi-row write.
-fn upsert_rows(
-    conn: &mut DbConn,
-    rows: &[&RecordRow],
-    existed: impl Fn(&str, &str) -> bool,
-) -> DbResult<()> {
-    match conn {
-        DbConn::Pg(c) => {
-            let (stored, new): (Vec<&RecordRow>, Vec<&RecordRow>) =
-                rows.iter().partition(|r| existed(&r.entity, &r.id));
-            pg_sets::insert(c, &new)?;
-            pg_sets::update(c, &stored)?;
-        }
-        DbConn::Sqlite(c) => {
-            for row in rows {
-                if existed(&row.entity, &row.id) {
-                    diesel::update(records::table.find((
-                        row.org_id,
-                        row.entity.as_str(),
-                        row.id.as_str(),
-                    )))
-                    .set((
-                        records::version.eq(row.version),
-                        records::created_version.eq(row.created_version),
-                        records::created_on.eq(row.created_on),
-                        records::modified_on.eq(row.modified_on),
-                        records::deleted.eq(row.deleted),
-                        records::attributes.eq(&row.attributes),
-                        records::server_version.eq(row.server_version),
-                    ))
-                    .execute(c)?;
-                } else {
-                    diesel::insert_into(records::table)
-                        .values(*row)
-                        .execute(c)?;
-                }
-            }
-        }
-    }
-    Ok(())
 }

@@ -240,7 +240,7 @@ pub fn settle_delivered(conn: &mut DbConn, org_id: i64, delivered: &[Delivered])
         .iter()
         .filter_map(|d| Some((d.entity.as_str(), d.record_id.as_str(), d.server_version?)))
         .collect();
-    super::records::set_server_versions(conn, org_id, &versions)
+    super::bulk::set_server_versions(conn, org_id, &versions)
 }
 
 /// Marks the transactions of one operation failed with a reason. With `keep_batch`, the

@@ -1,12 +1,14 @@
-//! PostgreSQL's set-based statements on records: a batch's rows read, inserted and updated with
-//! one statement each, every column bound as one array, so that a statement's parameters and
-//! its plan do not grow with the batch.
+//! The multi-row statements on records, per backend. On PostgreSQL a batch's rows are read,
+//! inserted and updated with one statement each, every column bound as one array, so that a
+//! statement's parameters and its plan do not grow with the batch; SQLite takes chunks, or
+//! one prepared statement per row where diesel cannot batch.
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
 
-use super::records::RecordRow;
-use super::DbResult;
+use super::records::{RecordRow, CHUNK};
+use super::schema::records;
+use super::{DbConn, DbResult};
 
 /// The named records of one entity: one primary-key lookup per id, whatever
 /// the table's statistics say. With `id = ANY($3)` a table not analyzed since it grew (a first
@@ -53,17 +55,17 @@ pub fn load(
 }
 
 /// Inserts rows none of which is stored yet.
-pub fn insert(c: &mut PgConnection, rows: &[&RecordRow]) -> DbResult<()> {
+fn insert(c: &mut PgConnection, rows: &[&RecordRow]) -> DbResult<()> {
     write_by_arrays(c, INSERT_BY_ARRAYS, rows)
 }
 
 /// Replaces stored rows, found by their keys.
-pub fn update(c: &mut PgConnection, rows: &[&RecordRow]) -> DbResult<()> {
+fn update(c: &mut PgConnection, rows: &[&RecordRow]) -> DbResult<()> {
     write_by_arrays(c, UPDATE_BY_ARRAYS, rows)
 }
 
 /// Sets the server's version of each `(entity, id, version)`.
-pub fn set_server_versions(
+fn set_server_versions_pg(
     c: &mut PgConnection,
     org_id: i64,
     versions: &[(&str, &str, i64)],
@@ -102,5 +104,87 @@ fn write_by_arrays(c: &mut PgConnection, sql: &str, rows: &[&RecordRow]) -> DbRe
             rows.iter().map(|r| r.server_version).collect::<Vec<_>>(),
         )
         .execute(c)?;
+    Ok(())
+}
+
+/// Records the server's versions of client records, `(entity, id, version)` each, as the
+/// answers to an upload give them: one statement for all on PostgreSQL, one per chunk on
+/// SQLite, where a per-record UPDATE cost most of an upload's settling.
+pub fn set_server_versions(
+    conn: &mut DbConn,
+    org_id: i64,
+    versions: &[(&str, &str, i64)],
+) -> DbResult<()> {
+    use diesel::sql_types::{BigInt, Text};
+    if versions.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        DbConn::Pg(c) => set_server_versions_pg(c, org_id, versions)?,
+        DbConn::Sqlite(c) => {
+            for chunk in versions.chunks(CHUNK) {
+                let sql = format!(
+                    "UPDATE records SET server_version = v.column3 FROM (VALUES {}) AS v \
+                     WHERE records.org_id = ? AND records.entity = v.column1 \
+                     AND records.id = v.column2",
+                    vec!["(?, ?, ?)"; chunk.len()].join(", ")
+                );
+                let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+                for (entity, id, version) in chunk {
+                    q = q
+                        .bind::<Text, _>(*entity)
+                        .bind::<Text, _>(*id)
+                        .bind::<BigInt, _>(*version);
+                }
+                q.bind::<BigInt, _>(org_id).execute(c)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes whole rows, inserting new ones and replacing existing ones (`existed` tells which are
+/// stored already). On PostgreSQL one INSERT for the new ones and one UPDATE for the others,
+/// whose rows come from arrays bound once per column ([`insert`], [`update`]); on SQLite, whose diesel
+/// backend neither batches nor caches an upsert, a plain INSERT or UPDATE per row: both are prepared once and
+/// reused, which inside one transaction is about as fast as a multi-row write.
+pub fn upsert_rows(
+    conn: &mut DbConn,
+    rows: &[&RecordRow],
+    existed: impl Fn(&str, &str) -> bool,
+) -> DbResult<()> {
+    match conn {
+        DbConn::Pg(c) => {
+            let (stored, new): (Vec<&RecordRow>, Vec<&RecordRow>) =
+                rows.iter().partition(|r| existed(&r.entity, &r.id));
+            insert(c, &new)?;
+            update(c, &stored)?;
+        }
+        DbConn::Sqlite(c) => {
+            for row in rows {
+                if existed(&row.entity, &row.id) {
+                    diesel::update(records::table.find((
+                        row.org_id,
+                        row.entity.as_str(),
+                        row.id.as_str(),
+                    )))
+                    .set((
+                        records::version.eq(row.version),
+                        records::created_version.eq(row.created_version),
+                        records::created_on.eq(row.created_on),
+                        records::modified_on.eq(row.modified_on),
+                        records::deleted.eq(row.deleted),
+                        records::attributes.eq(&row.attributes),
+                        records::server_version.eq(row.server_version),
+                    ))
+                    .execute(c)?;
+                } else {
+                    diesel::insert_into(records::table)
+                        .values(*row)
+                        .execute(c)?;
+                }
+            }
+        }
+    }
     Ok(())
 }
