@@ -203,6 +203,10 @@ pub struct WriteOp {
     pub id: RecordId,
     pub kind: WriteKind,
     pub attributes: Map<String, Value>,
+    /// A `Replace`'s attributes already in the text the store keeps (normalized, without their
+    /// nulls, the required ones checked), made by the caller outside the transaction: written
+    /// as is, and `attributes` is not read.
+    pub text: Option<String>,
     pub precondition: Precondition,
     /// A write from the server (a sync): the server's version of the record, kept as the base
     /// of later client writes. `None` keeps the record's.
@@ -337,27 +341,33 @@ fn plan(
         .ok_or_else(|| error::entity_not_found(&op.entity))?;
     // An id keeps the version it was first created at across delete and re-create, so the feed
     // can tell that a reader whose token predates it never held the record.
-    // The stored text is written straight from the given attributes, without their nulls.
+    // The stored text is the one the caller made (`text`), or made here from the given
+    // attributes, without their nulls.
+    let row_of = |text: String, live: Option<&RecordRow>| RecordRow {
+        org_id,
+        entity: op.entity.clone(),
+        id: op.id.to_string(),
+        version,
+        created_version: existing.map_or(version, |r| r.created_version),
+        created_on: live.map_or(now, |r| r.created_on),
+        modified_on: now,
+        deleted: false,
+        attributes: text,
+        server_version: op
+            .server_version
+            .or(existing.and_then(|r| r.server_version)),
+    };
     let new_row =
         |attributes: &Map<String, Value>, live: Option<&RecordRow>| -> Result<RecordRow, Refusal> {
             check_required(def, attributes).map_err(|e| error::invalid_record(&op.entity, e))?;
             let text = serde_json::to_string(&record::WithoutNulls(attributes))
                 .map_err(|e| Refusal::new(Code::InternalError, e.to_string()))?;
-            Ok(RecordRow {
-                org_id,
-                entity: op.entity.clone(),
-                id: op.id.to_string(),
-                version,
-                created_version: existing.map_or(version, |r| r.created_version),
-                created_on: live.map_or(now, |r| r.created_on),
-                modified_on: now,
-                deleted: false,
-                attributes: text,
-                server_version: op
-                    .server_version
-                    .or(existing.and_then(|r| r.server_version)),
-            })
+            Ok(row_of(text, live))
         };
+    let given = |live: Option<&RecordRow>| match (&op.text, op.kind) {
+        (Some(text), WriteKind::Replace) => Ok(row_of(text.clone(), live)),
+        _ => new_row(&op.attributes, live),
+    };
     let merged = |base: &RecordRow| -> Result<Map<String, Value>, Refusal> {
         let mut attrs = stored_attributes(base)
             .map_err(|e| Refusal::new(Code::InternalError, e.to_string()))?;
@@ -380,9 +390,9 @@ fn plan(
         )
         .with("id", op.id.as_str())),
         (WriteKind::Create | WriteKind::Replace | WriteKind::Upsert, None) => {
-            new_row(&op.attributes, None).map(Applied::Created)
+            given(None).map(Applied::Created)
         }
-        (WriteKind::Replace, Some(r)) => new_row(&op.attributes, Some(r)).map(Applied::Updated),
+        (WriteKind::Replace, Some(r)) => given(Some(r)).map(Applied::Updated),
         (WriteKind::Merge | WriteKind::Upsert, Some(r)) => {
             new_row(&merged(r)?, Some(r)).map(Applied::Updated)
         }

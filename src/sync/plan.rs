@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::db::records::{self, Precondition, WriteKind, WriteOp};
+use crate::domain::error;
 use crate::domain::metadata::EntityDef;
 use crate::domain::names::RecordId;
-use crate::domain::record::{normalize, normalize_owned, Source};
+use crate::domain::record::{check_required, normalize, normalize_owned, Source, WithoutNulls};
 use crate::domain::setup::SyncMode;
 use crate::providers::RemoteChange;
 use crate::wire::changes::ChangeOp;
@@ -31,61 +32,122 @@ pub enum Plan {
     Fail(String),
 }
 
-/// What one server change comes to on the client, given the client's current row. The change's
-/// attributes move into the write.
+/// A server change made ready for the client before its batch's transaction, without I/O or
+/// client state: the id checked, the attributes normalized, checked for the required ones and
+/// turned into the text the client stores. A sync prepares the page it reads ahead while the
+/// page before it is written, so this work is off the writer's path.
+#[derive(Debug)]
+pub struct Prepared {
+    pub entity: String,
+    pub id: String,
+    pub op: ChangeOp,
+    pub reason: Option<String>,
+    pub version: i64,
+    /// The record's id and, for an upsert, its record; or why the change cannot be applied.
+    body: Result<(RecordId, Option<Ready>), String>,
+}
+
+#[derive(Debug)]
+struct Ready {
+    /// The attributes as the client stores them: normalized, without their nulls.
+    text: String,
+    /// A required attribute without a value: the write fails unless the client already holds
+    /// exactly these attributes.
+    missing: Option<String>,
+}
+
+/// Makes a server change ready to plan (see [`Prepared`]).
+pub fn prepare(def: &EntityDef, change: RemoteChange) -> Prepared {
+    let RemoteChange {
+        entity,
+        id,
+        op,
+        reason,
+        version,
+        attributes,
+        ..
+    } = change;
+    let body = match (RecordId::parse(id.as_str()), op) {
+        (Err(_), _) => Err(format!("the server's id '{id}' is not a valid record id")),
+        (Ok(rid), ChangeOp::Delete) => Ok((rid, None)),
+        (Ok(rid), ChangeOp::Upsert) => {
+            ready(def, attributes.unwrap_or_default()).map(|r| (rid, Some(r)))
+        }
+    };
+    Prepared {
+        entity,
+        id,
+        op,
+        reason,
+        version,
+        body,
+    }
+}
+
+fn ready(def: &EntityDef, given: Map<String, Value>) -> Result<Ready, String> {
+    let attributes = normalize_owned(def, given, Source::Json)
+        .map_err(|e| format!("{}: {} (attribute '{}')", e.code, e.message, e.attribute))?;
+    let missing = check_required(def, &attributes)
+        .err()
+        .map(|e| error::invalid_record(def.name.as_str(), e).to_string());
+    let text = serde_json::to_string(&WithoutNulls(&attributes)).map_err(|e| e.to_string())?;
+    Ok(Ready { text, missing })
+}
+
+/// What one server change comes to on the client, given the client's current row. The
+/// change's stored text moves into the write.
 pub fn plan(
     def: &EntityDef,
     mode: SyncMode,
-    change: RemoteChange,
+    change: Prepared,
     current: &HashMap<(String, String), records::RecordRow>,
 ) -> Plan {
-    let Ok(id) = RecordId::parse(change.id.as_str()) else {
-        return Plan::Fail(format!(
-            "the server's id '{}' is not a valid record id",
-            change.id
-        ));
+    let (id, ready) = match change.body {
+        Err(why) => return Plan::Fail(why),
+        Ok(body) => body,
     };
     let existing = current
         .get(&(def.name.to_string(), id.to_string()))
         .filter(|r| !r.deleted);
-    match change.op {
-        ChangeOp::Delete => match (existing, mode) {
+    let Some(Ready { text, missing }) = ready else {
+        return match (existing, mode) {
             (None, _) => Plan::Skip("not on the client"),
             (Some(row), _) if row.server_version.is_none() => Plan::LocalOnly,
             (Some(_), SyncMode::Additive) => Plan::Skip("kept: an Additive sync never deletes"),
             (Some(_), SyncMode::Mirror) => {
                 Plan::Delete((change.version > 0).then_some(change.version))
             }
-        },
-        ChangeOp::Upsert => {
-            let given = change.attributes.unwrap_or_default();
-            let attributes = match normalize_owned(def, given, Source::Json) {
-                Ok(a) => a,
-                Err(e) => {
-                    return Plan::Fail(format!(
-                        "{}: {} (attribute '{}')",
-                        e.code, e.message, e.attribute
-                    ))
-                }
-            };
-            let server_version = (change.version > 0).then_some(change.version);
-            if let Some(row) = existing {
-                if stored_equals(row, &attributes)
-                    && (server_version.is_none() || row.server_version == server_version)
-                {
-                    return Plan::Unchanged;
-                }
-            }
-            Plan::Write(WriteOp {
-                entity: def.name.to_string(),
-                id,
-                kind: WriteKind::Replace,
-                attributes,
-                precondition: Precondition::None,
-                server_version,
-            })
+        };
+    };
+    let server_version = (change.version > 0).then_some(change.version);
+    if let Some(row) = existing {
+        if stored_text_equals(row, &text)
+            && (server_version.is_none() || row.server_version == server_version)
+        {
+            return Plan::Unchanged;
         }
     }
+    if let Some(why) = missing {
+        return Plan::Fail(why);
+    }
+    Plan::Write(WriteOp {
+        entity: def.name.to_string(),
+        id,
+        kind: WriteKind::Replace,
+        attributes: Map::new(),
+        text: Some(text),
+        precondition: Precondition::None,
+        server_version,
+    })
+}
+
+/// Does the row store exactly the attributes of `text` (a stored text made by [`prepare`])?
+/// The same text is the same attributes; a different one may still hold them in another key
+/// order, so it is compared value by value.
+fn stored_text_equals(row: &records::RecordRow, text: &str) -> bool {
+    row.attributes == text
+        || serde_json::from_str::<Map<String, Value>>(text)
+            .is_ok_and(|attributes| stored_equals(row, &attributes))
 }
 
 /// Does the client's row hold exactly the server's attributes (nulls and absent alike)?
@@ -167,7 +229,12 @@ mod tests {
     #[test]
     fn a_new_record_is_written_with_its_server_version() {
         let c = change("a-1", ChangeOp::Upsert, Some(json!({"name": "A"})), 9);
-        match plan(&account(), SyncMode::Mirror, c, &HashMap::new()) {
+        match plan(
+            &account(),
+            SyncMode::Mirror,
+            prepare(&account(), c),
+            &HashMap::new(),
+        ) {
             Plan::Write(op) => {
                 assert_eq!((op.kind, op.server_version), (WriteKind::Replace, Some(9)));
                 assert_eq!(op.id.as_str(), "a-1");
@@ -186,12 +253,22 @@ mod tests {
             9,
         );
         assert!(matches!(
-            plan(&account(), SyncMode::Mirror, same, &current),
+            plan(
+                &account(),
+                SyncMode::Mirror,
+                prepare(&account(), same),
+                &current
+            ),
             Plan::Unchanged
         ));
         let newer = change("a-1", ChangeOp::Upsert, Some(json!({"name": "A"})), 10);
         assert!(matches!(
-            plan(&account(), SyncMode::Mirror, newer, &current),
+            plan(
+                &account(),
+                SyncMode::Mirror,
+                prepare(&account(), newer),
+                &current
+            ),
             Plan::Write(_)
         ));
     }
@@ -201,15 +278,30 @@ mod tests {
         let current = held("a-1", json!({"name": "A"}), 9);
         let gone = change("a-1", ChangeOp::Delete, None, 10);
         assert!(matches!(
-            plan(&account(), SyncMode::Mirror, gone.clone(), &current),
+            plan(
+                &account(),
+                SyncMode::Mirror,
+                prepare(&account(), gone.clone()),
+                &current
+            ),
             Plan::Delete(Some(10))
         ));
         assert!(matches!(
-            plan(&account(), SyncMode::Additive, gone.clone(), &current),
+            plan(
+                &account(),
+                SyncMode::Additive,
+                prepare(&account(), gone.clone()),
+                &current
+            ),
             Plan::Skip(_)
         ));
         assert!(matches!(
-            plan(&account(), SyncMode::Mirror, gone.clone(), &HashMap::new()),
+            plan(
+                &account(),
+                SyncMode::Mirror,
+                prepare(&account(), gone.clone()),
+                &HashMap::new()
+            ),
             Plan::Skip(_)
         ));
     }
@@ -223,7 +315,12 @@ mod tests {
         let gone = change("a-1", ChangeOp::Delete, None, 0);
         for mode in [SyncMode::Mirror, SyncMode::Additive] {
             assert!(matches!(
-                plan(&account(), mode, gone.clone(), &current),
+                plan(
+                    &account(),
+                    mode,
+                    prepare(&account(), gone.clone()),
+                    &current
+                ),
                 Plan::LocalOnly
             ));
         }
@@ -233,11 +330,86 @@ mod tests {
     fn what_does_not_fit_fails_naming_it() {
         let bad_id = change("has space", ChangeOp::Upsert, Some(json!({"name": "A"})), 1);
         assert!(
-            matches!(plan(&account(), SyncMode::Mirror, bad_id, &HashMap::new()), Plan::Fail(m) if m.contains("has space"))
+            matches!(plan(&account(), SyncMode::Mirror, prepare(&account(), bad_id), &HashMap::new()), Plan::Fail(m) if m.contains("has space"))
         );
         let bad_value = change("a-2", ChangeOp::Upsert, Some(json!({"name": 5})), 1);
         assert!(
-            matches!(plan(&account(), SyncMode::Mirror, bad_value, &HashMap::new()), Plan::Fail(m) if m.contains("'name'"))
+            matches!(plan(&account(), SyncMode::Mirror, prepare(&account(), bad_value), &HashMap::new()), Plan::Fail(m) if m.contains("'name'"))
         );
+    }
+
+    #[test]
+    fn the_same_attributes_in_another_order_are_left_alone() {
+        let current = held("a-1", json!({"revenue": 12.5, "name": "A"}), 9);
+        let reordered = change(
+            "a-1",
+            ChangeOp::Upsert,
+            Some(json!({"name": "A", "revenue": 12.5})),
+            9,
+        );
+        assert!(matches!(
+            plan(
+                &account(),
+                SyncMode::Mirror,
+                prepare(&account(), reordered),
+                &current
+            ),
+            Plan::Unchanged
+        ));
+        let changed = change(
+            "a-1",
+            ChangeOp::Upsert,
+            Some(json!({"name": "A", "revenue": 13})),
+            9,
+        );
+        match plan(
+            &account(),
+            SyncMode::Mirror,
+            prepare(&account(), changed),
+            &current,
+        ) {
+            Plan::Write(op) => assert_eq!(op.text.as_deref(), Some(r#"{"name":"A","revenue":13}"#)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_required_value_fails_unless_the_client_holds_the_same() {
+        let without_name = || change("a-1", ChangeOp::Upsert, Some(json!({"revenue": 1})), 9);
+        match plan(
+            &account(),
+            SyncMode::Mirror,
+            prepare(&account(), without_name()),
+            &HashMap::new(),
+        ) {
+            Plan::Fail(why) => assert!(why.contains("'name'"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        let current = held("a-1", json!({"revenue": 1}), 9);
+        assert!(matches!(
+            plan(
+                &account(),
+                SyncMode::Mirror,
+                prepare(&account(), without_name()),
+                &current
+            ),
+            Plan::Unchanged
+        ));
+    }
+
+    #[test]
+    fn ids_are_looked_up_in_their_stored_form() {
+        let upper = "0190F5C2-7A3B-7C1D-8E2F-123456789ABC";
+        let current = held(&upper.to_lowercase(), json!({"name": "A"}), 9);
+        let gone = change(upper, ChangeOp::Delete, None, 10);
+        assert!(matches!(
+            plan(
+                &account(),
+                SyncMode::Mirror,
+                prepare(&account(), gone),
+                &current
+            ),
+            Plan::Delete(Some(10))
+        ));
     }
 }

@@ -222,6 +222,7 @@ fn restore_client(
                     id: id.clone(),
                     kind: WriteKind::Create,
                     attributes: row.attributes.get().clone(),
+                    text: None,
                     precondition: Precondition::None,
                     server_version: None,
                 });

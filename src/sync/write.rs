@@ -73,6 +73,7 @@ impl Engine {
                     id: w.id,
                     kind: w.kind,
                     attributes,
+                    text: None,
                     precondition: w.precondition,
                     server_version: None,
                 };
@@ -307,6 +308,7 @@ fn check_operation(
             WriteKind::Delete
         },
         attributes,
+        text: None,
         precondition: op
             .if_version
             .map_or(Precondition::None, Precondition::Version),

@@ -292,6 +292,7 @@ fn adopt_batch(
             id: new_id,
             kind: WriteKind::Replace,
             attributes: merged,
+            text: None,
             precondition: Precondition::None,
             server_version: (a.server.version > 0).then_some(a.server.version),
         });
@@ -300,6 +301,7 @@ fn adopt_batch(
             id: old_id,
             kind: WriteKind::Delete,
             attributes: Map::new(),
+            text: None,
             precondition: Precondition::None,
             server_version: None,
         });
@@ -469,6 +471,7 @@ fn rewrite(
         id,
         kind: WriteKind::Merge,
         attributes: changed,
+        text: None,
         precondition: Precondition::None,
         server_version: None,
     }))

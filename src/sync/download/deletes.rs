@@ -250,6 +250,7 @@ pub(crate) async fn delete_staged(
                                 id,
                                 kind: WriteKind::Delete,
                                 attributes: Map::new(),
+                                text: None,
                                 precondition: Precondition::None,
                                 server_version: s.server_version,
                             },

@@ -3,8 +3,7 @@
 use super::Download;
 use crate::db::records::{self, WriteKind};
 use crate::domain::setup::SyncMode;
-use crate::providers::RemoteChange;
-use crate::sync::plan::{plan, Plan};
+use crate::sync::plan::{plan, Plan, Prepared};
 use crate::sync::EngineError;
 use crate::wire::changes::ChangeOp;
 
@@ -42,7 +41,7 @@ impl Download<'_> {
     /// What [`Self::apply`] would do, without writing.
     pub(super) async fn dry_apply(
         &mut self,
-        changes: Vec<RemoteChange>,
+        changes: Vec<Prepared>,
         next: Option<String>,
         full: bool,
     ) -> Result<(), EngineError> {

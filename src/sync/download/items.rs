@@ -58,6 +58,7 @@ impl Download<'_> {
                 changes.push(change);
             }
             self.ctx.checkpoint().await?;
+            let changes = self.prepared(changes);
             self.apply(changes, None, false).await?;
         }
         self.finish_deletes().await

@@ -20,7 +20,7 @@ pub(crate) use deletes::{delete_staged, log_planned, Rules};
 
 use serde_json::Value;
 
-use super::plan::{plan, Plan};
+use super::plan::{plan, prepare, Plan, Prepared};
 use super::{Engine, EngineError, Pass, Report};
 use crate::db::connections::{self, ConnectionRow, LinkRow};
 use crate::db::job_log::{self, NewLog};
@@ -32,7 +32,7 @@ use crate::domain::metadata::EntityDef;
 use crate::domain::names::LogicalName;
 use crate::domain::safety::DeleteGuard;
 use crate::domain::setup::{ConflictPolicy, SyncMode};
-use crate::providers::{ChangesQuery, Provider, ProviderError, RemoteChange};
+use crate::providers::{ChangesQuery, Provider, ProviderError, RemoteChange, RemoteChanges};
 use crate::wire::changes::ChangeOp;
 
 /// How many first ids a dry run reports per action.
@@ -164,7 +164,7 @@ impl<'a> Download<'a> {
             };
             let read = match read_ahead.take() {
                 Some((since, read)) if since == query.since => read,
-                _ => self.provider.changes(&query).await,
+                _ => read_page(self.provider, self.def, &query).await,
             };
             let page = match read {
                 Ok(page) => page,
@@ -196,10 +196,10 @@ impl<'a> Download<'a> {
                     since: Some(page.next.clone()),
                     ..query.clone()
                 };
-                let provider = self.provider;
+                let (provider, def) = (self.provider, self.def);
                 let (applied, read) = tokio::join!(
                     self.apply(page.changes, Some(page.next), full),
-                    provider.changes(&ahead)
+                    read_page(provider, def, &ahead)
                 );
                 applied?;
                 read_ahead = Some((ahead.since, read));
@@ -310,9 +310,14 @@ impl<'a> Download<'a> {
                 })
                 .collect();
             self.ctx.checkpoint().await?;
+            let changes = self.prepared(changes);
             self.apply(changes, None, false).await?;
         }
         Ok(())
+    }
+
+    fn prepared(&self, changes: Vec<RemoteChange>) -> Vec<Prepared> {
+        changes.into_iter().map(|c| prepare(self.def, c)).collect()
     }
 
     fn count(&mut self, action: &str, id: &str) {
@@ -341,7 +346,7 @@ impl<'a> Download<'a> {
     /// Applies a batch of changes and moves the link's token to `next`, in one transaction.
     async fn apply(
         &mut self,
-        changes: Vec<RemoteChange>,
+        changes: Vec<Prepared>,
         next: Option<String>,
         full: bool,
     ) -> Result<(), EngineError> {
@@ -489,4 +494,29 @@ impl<'a> Download<'a> {
         }
         Ok(())
     }
+}
+
+/// A page of the server's changes, prepared for the client (see [`Prepared`]): read ahead, the
+/// page is prepared while the one before it is written.
+struct Page {
+    changes: Vec<Prepared>,
+    next: String,
+    more: bool,
+}
+
+async fn read_page(
+    provider: &dyn Provider,
+    def: &EntityDef,
+    query: &ChangesQuery,
+) -> Result<Page, ProviderError> {
+    let RemoteChanges {
+        changes,
+        next,
+        more,
+    } = provider.changes(query).await?;
+    Ok(Page {
+        changes: changes.into_iter().map(|c| prepare(def, c)).collect(),
+        next,
+        more,
+    })
 }

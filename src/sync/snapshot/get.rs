@@ -23,7 +23,7 @@ use crate::domain::setup::SyncMode;
 use crate::domain::transaction::Resolution;
 use crate::providers::RemoteChange;
 use crate::sync::download::{delete_staged, log_planned, Rules};
-use crate::sync::plan::{plan, Plan};
+use crate::sync::plan::{plan, prepare, Plan};
 use crate::sync::{EngineError, Pass};
 
 pub struct Get<'a> {
@@ -189,7 +189,7 @@ impl<'a> Get<'a> {
                         if open.contains(&id) {
                             overridden.push(id.clone());
                         }
-                        match plan(&def, SyncMode::Mirror, c, &current) {
+                        match plan(&def, SyncMode::Mirror, prepare(&def, c), &current) {
                             Plan::Write(op) => {
                                 if let Some(row) = live {
                                     kept.push(NewQuarantine {

@@ -393,6 +393,7 @@ pub async fn refresh(
                     kind: WriteKind::Replace,
                     attributes: normalize(&def, &r.attributes, Source::Json)
                         .map_err(|e| Refusal::new(e.code, e.message))?,
+                    text: None,
                     precondition: Precondition::None,
                     server_version: Some(r.version),
                 },
@@ -401,6 +402,7 @@ pub async fn refresh(
                     id: record_id,
                     kind: WriteKind::Delete,
                     attributes: Map::new(),
+                    text: None,
                     precondition: Precondition::None,
                     server_version: None,
                 },
