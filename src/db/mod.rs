@@ -16,6 +16,7 @@ macro_rules! per_backend {
 pub mod batches;
 mod bulk;
 pub mod changes;
+mod checkpoint;
 pub mod conflicts;
 pub mod connections;
 pub mod error;
@@ -60,6 +61,8 @@ pub enum DbConn {
 #[derive(Debug)]
 pub struct Manager {
     backend: Backend,
+    /// SQLite: the WAL size at which a writer checkpoints itself (see [`checkpoint`]).
+    writer_checkpoint_pages: u32,
 }
 
 impl ManageConnection for Manager {
@@ -81,10 +84,12 @@ impl ManageConnection for Manager {
             Backend::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())
                     .map_err(r2d2::Error::ConnectionError)?;
-                conn.batch_execute(
+                conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA busy_timeout = 15000; PRAGMA foreign_keys = ON;",
-                )
+                     PRAGMA busy_timeout = 15000; PRAGMA foreign_keys = ON; \
+                     PRAGMA wal_autocheckpoint = {};",
+                    self.writer_checkpoint_pages
+                ))
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
             }
@@ -107,6 +112,8 @@ pub type Pool = r2d2::Pool<Manager>;
 pub struct Db {
     pool: Pool,
     is_postgres: bool,
+    /// Held by every handle: the background checkpoint of a SQLite file stops with the last.
+    _alive: std::sync::Arc<()>,
 }
 
 impl Db {
@@ -120,13 +127,34 @@ impl Db {
             }
         }
         let is_postgres = matches!(backend, Backend::Postgres(_));
+        let alive = std::sync::Arc::new(());
+        // An in-memory database is one per connection: nothing to checkpoint.
+        let file = match &backend {
+            Backend::Sqlite(path) if path.as_os_str() != ":memory:" => Some(path.clone()),
+            _ => None,
+        };
+        let writer_checkpoint_pages = if file.is_some() {
+            checkpoint::WRITER_PAGES
+        } else {
+            1000
+        };
         let pool = r2d2::Pool::builder()
             .max_size(max_connections.max(2))
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
-            .build(Manager { backend })
+            .build(Manager {
+                backend,
+                writer_checkpoint_pages,
+            })
             .map_err(|e| format!("cannot open the database: {e}"))?;
-        let db = Self { pool, is_postgres };
+        if let Some(path) = file {
+            checkpoint::spawn(path, std::sync::Arc::downgrade(&alive));
+        }
+        let db = Self {
+            pool,
+            is_postgres,
+            _alive: alive,
+        };
         db.migrate()?;
         Ok(db)
     }
