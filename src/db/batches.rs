@@ -133,3 +133,27 @@ pub fn store_batch(conn: &mut DbConn, org_id: i64, batch: &Batch) -> DbResult<()
         .execute(conn)?;
     Ok(())
 }
+
+/// Undoes [`store_batch`] for a batch that was never sent: its transactions are pending and
+/// unclaimed again, without the try it would have been.
+pub fn release(conn: &mut DbConn, org_id: i64, batch: &Batch) -> DbResult<()> {
+    let all: Vec<&String> = batch.members.iter().flatten().collect();
+    diesel::update(
+        transactions::table
+            .filter(transactions::org_id.eq(org_id))
+            .filter(transactions::batch_key.eq(&batch.key))
+            .filter(transactions::id.eq_any(all)),
+    )
+    .set((
+        transactions::batch_key.eq(None::<String>),
+        transactions::tries.eq(transactions::tries - 1),
+    ))
+    .execute(conn)?;
+    diesel::delete(
+        transaction_batches::table
+            .filter(transaction_batches::key.eq(&batch.key))
+            .filter(transaction_batches::org_id.eq(org_id)),
+    )
+    .execute(conn)?;
+    Ok(())
+}

@@ -2,7 +2,7 @@
 //! changed, the chains of transactions a batch carries (whole chains of a record, in creation
 //! order, none of a record held up behind an error), and the one operation a chain sends.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value};
 
@@ -34,16 +34,22 @@ pub fn chains(
     errored: &[(String, String, i64)],
     max_chains: usize,
 ) -> Vec<Vec<TxRow>> {
+    // Each waiting record's earliest sequence: its transactions after it wait.
+    let mut waits: HashMap<(&str, &str), i64> = HashMap::with_capacity(errored.len());
+    for (e, r, s) in errored {
+        let first = waits.entry((e.as_str(), r.as_str())).or_insert(*s);
+        *first = (*first).min(*s);
+    }
     let mut by_record: BTreeMap<(String, String), Vec<TxRow>> = BTreeMap::new();
     let mut order: Vec<(String, String)> = Vec::new();
     for tx in pending {
-        let key = (tx.entity.clone(), tx.record_id.clone());
-        if errored
-            .iter()
-            .any(|(e, r, s)| *e == key.0 && *r == key.1 && *s < tx.seq)
+        if waits
+            .get(&(tx.entity.as_str(), tx.record_id.as_str()))
+            .is_some_and(|s| *s < tx.seq)
         {
             continue;
         }
+        let key = (tx.entity.clone(), tx.record_id.clone());
         if !by_record.contains_key(&key) {
             if order.len() == max_chains {
                 continue;

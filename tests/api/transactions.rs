@@ -791,4 +791,70 @@ async fn chains_longer_than_a_batch_are_delivered_in_order(app: TestApp) {
     assert!(!client.contains_key("c-5"), "{client:?}");
 }
 
-both_backends_with!(small_batches; chains_longer_than_a_batch_are_delivered_in_order);
+/// The next batch is claimed while one is in flight. When that one's answer is lost, the batch
+/// claimed meanwhile was never sent: its transactions go back unclaimed, without a try, and a
+/// later sync delivers every one once.
+async fn a_batch_claimed_while_another_was_lost_goes_back_unsent(app: TestApp) {
+    let server = TestApp::sqlite().await;
+    server_org(&server).await;
+    let proxy = Proxy::start(server.base());
+    setup(
+        &app,
+        &server,
+        &proxy.org_url("contoso"),
+        json!({"WriteOffline": true}),
+    )
+    .await;
+    for i in 0..10 {
+        app.post(CLIENT_RECORDS)
+            .json(&json!({"Id": format!("c-{i}"), "Attributes": {"name": format!("Client {i}")}}))
+            .send()
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    let before = server_version(&server).await;
+    proxy.set(ProxyMode::DropResponse);
+    let job = app.sync("client", json!({})).await;
+    assert_ne!(job["Status"], "Completed", "{job}");
+    let all = transactions(&app, "").await;
+    assert_eq!(all.len(), 10, "{all:?}");
+    let sent: Vec<&Value> = all.iter().filter(|t| t["Tries"] == 1).collect();
+    assert_eq!(sent.len(), 4, "one batch of 4 was sent: {all:?}");
+    assert!(sent.iter().all(|t| t["InFlight"] == true), "{sent:?}");
+    let back: Vec<&Value> = all.iter().filter(|t| t["Tries"] == 0).collect();
+    assert_eq!(back.len(), 6, "{all:?}");
+    assert!(
+        back.iter()
+            .all(|t| t["Status"] == "Pending" && t["InFlight"] == false),
+        "{back:?}"
+    );
+    assert_eq!(
+        server_version(&server).await,
+        before + 4,
+        "only the batch sent was applied"
+    );
+
+    proxy.set(ProxyMode::Forward);
+    app.post("/rest/v1/sync/client/transactions/SetAllToPending")
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    let job = app.sync("client", json!({})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert_eq!(transactions(&app, "?Status=Processed").await.len(), 10);
+    assert_eq!(
+        server_version(&server).await,
+        before + 10,
+        "each record applied once"
+    );
+    assert_eq!(
+        digest(&app, "client", "account").await,
+        digest(&server, "contoso", "account").await
+    );
+}
+
+both_backends_with!(
+    small_batches;
+    chains_longer_than_a_batch_are_delivered_in_order,
+    a_batch_claimed_while_another_was_lost_goes_back_unsent
+);

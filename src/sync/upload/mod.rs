@@ -88,40 +88,63 @@ impl<'a> Upload<'a> {
             None => Vec::new(),
         };
         let mut rounds = 0;
+        // The batch claimed while the one before it was in flight: sent next.
+        let mut ahead: Option<Batch> = None;
         loop {
             rounds += 1;
             if rounds > 100_000 {
                 return Err(Refusal::new(Code::UploadLoop, "the upload did not settle").into());
             }
             if let Some(r) = report {
-                r.checkpoint().await?;
-            }
-            let (org_id, only, held) = (self.org_id, self.only.clone(), held.clone());
-            let skip = self.skip.clone();
-            let max_ops = (self.engine.settings.sync_batch as usize).min(MAX_BATCH_OPS);
-            let batch = self
-                .engine
-                .db
-                .run(move |conn| {
-                    if let Some(b) = batches::unsettled(conn, org_id, only.as_deref())? {
-                        return Ok(Some(b));
+                if let Err(e) = r.checkpoint().await {
+                    if let Some(next) = ahead.take() {
+                        self.release(next).await?;
                     }
-                    write_tx(conn, |conn| {
-                        claim(conn, org_id, max_ops, only.as_deref(), &skip, &held)
-                    })
-                })
-                .await?;
+                    return Err(e);
+                }
+            }
+            let batch = match ahead.take() {
+                Some(batch) => Some(batch),
+                None => {
+                    let (org_id, only) = (self.org_id, self.only.clone());
+                    let unsettled = self
+                        .engine
+                        .db
+                        .run(move |conn| batches::unsettled(conn, org_id, only.as_deref()))
+                        .await?;
+                    match unsettled {
+                        Some(batch) => Some(batch),
+                        None => self.claim(held.clone()).await?,
+                    }
+                }
+            };
             let Some(batch) = batch else { break };
             if let Some(r) = report {
                 self.quarantine_server(r, &batch).await?;
             }
-            match self
-                .provider
-                .write_batch(&batch.key, &batch.operations)
-                .await
-            {
-                Ok(results) => self.settle(&batch, results, &mut out).await?,
+            // The next batch is claimed while this one is in flight. It leaves out this one's
+            // records: their next operations start from what the server answers now.
+            let mut waiting = held.clone();
+            waiting.extend(
+                batch
+                    .operations
+                    .iter()
+                    .map(|op| (op.entity.clone(), op.id.clone(), i64::MIN)),
+            );
+            let (written, claimed) = tokio::join!(
+                self.provider.write_batch(&batch.key, &batch.operations),
+                self.claim(waiting)
+            );
+            match written {
+                Ok(results) => {
+                    self.settle(&batch, results, &mut out).await?;
+                    ahead = claimed?;
+                }
                 Err(e) => {
+                    // The batch claimed meanwhile was never sent: its transactions go back.
+                    if let Ok(Some(next)) = claimed {
+                        self.release(next).await?;
+                    }
                     let keep = e.retryable();
                     let ids: Vec<String> = batch.members.iter().flatten().cloned().collect();
                     let error = TxError::new(e.code().as_str(), e.to_string());
@@ -136,6 +159,32 @@ impl<'a> Upload<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// Claims and stores the next batch of pending transactions, leaving out the records
+    /// `held` (entity, record id, and the sequence they wait behind).
+    async fn claim(&self, held: Vec<(String, String, i64)>) -> Result<Option<Batch>, EngineError> {
+        let (org_id, only, skip) = (self.org_id, self.only.clone(), self.skip.clone());
+        let max_ops = (self.engine.settings.sync_batch as usize).min(MAX_BATCH_OPS);
+        Ok(self
+            .engine
+            .db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    claim(conn, org_id, max_ops, only.as_deref(), &skip, &held)
+                })
+            })
+            .await?)
+    }
+
+    /// Gives back the transactions of a batch claimed but never sent.
+    async fn release(&self, batch: Batch) -> Result<(), EngineError> {
+        let org_id = self.org_id;
+        Ok(self
+            .engine
+            .db
+            .run(move |conn| write_tx(conn, |conn| batches::release(conn, org_id, &batch)))
+            .await?)
     }
 
     /// Records the server's answers: every delivered or refused operation in one database
