@@ -3,6 +3,7 @@
 
 pub mod orgsync;
 pub mod policy;
+pub mod sql;
 
 use std::time::Duration;
 
