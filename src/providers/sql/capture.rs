@@ -1,0 +1,421 @@
+//! Change capture in an external database: a change log table and AFTER INSERT/UPDATE/DELETE
+//! triggers on the selected tables, created only with the admin's consent
+//! (`InstallChangeCapture`), and the reader of that log.
+//!
+//! On PostgreSQL each change row records its top-level transaction id. A reader takes only
+//! rows of transactions older than the oldest one still running (`pg_snapshot_xmin`), in
+//! (transaction id, sequence) order: no row can appear later behind that point, so a
+//! transaction that commits after a later one is read when it commits, never skipped. On
+//! SQLite writers are serialized, so the sequence is the commit order.
+//!
+//! orgsync's own writes are not echoed: on PostgreSQL its transactions set
+//! `orgsync.writing` locally, on SQLite they hold a row in `orgsync_writing`; the triggers
+//! record nothing while either is there.
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::sql_types::{BigInt, Text};
+use diesel::sqlite::SqliteConnection;
+use diesel::{sql_query, QueryResult, QueryableByName, RunQueryDsl};
+
+/// The change log table (and the prefix of every object orgsync creates there).
+pub const LOG_TABLE: &str = "orgsync_change_log";
+const TRIGGER: &str = "orgsync_capture";
+
+/// A table to capture, with its one-column primary key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Captured {
+    pub table: String,
+    pub key: String,
+}
+
+/// A double-quoted SQL identifier.
+pub fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The statements that install change capture in a PostgreSQL schema, in order: what the
+/// Connect job runs, and what its refusal without consent lists.
+pub fn postgres_install(schema: &str, tables: &[Captured]) -> Vec<String> {
+    let s = quote(schema);
+    let mut out = vec![
+        format!(
+            "CREATE TABLE IF NOT EXISTS {s}.{LOG_TABLE} (\
+             seq bigserial PRIMARY KEY, \
+             txid xid8 NOT NULL DEFAULT pg_current_xact_id(), \
+             table_name text NOT NULL, \
+             record_id text NOT NULL, \
+             op char(1) NOT NULL, \
+             at timestamptz NOT NULL DEFAULT now())"
+        ),
+        format!(
+            "CREATE INDEX IF NOT EXISTS {LOG_TABLE}_order ON {s}.{LOG_TABLE} (txid, seq)"
+        ),
+        format!(
+            "CREATE OR REPLACE FUNCTION {s}.{TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $f$\n\
+             DECLARE\n  key text := TG_ARGV[0];\n  old_id text;\n  new_id text;\n\
+             BEGIN\n\
+             \x20 IF coalesce(current_setting('orgsync.writing', true), '') = 'on' THEN RETURN NULL; END IF;\n\
+             \x20 IF TG_OP <> 'INSERT' THEN old_id := to_jsonb(OLD) ->> key; END IF;\n\
+             \x20 IF TG_OP <> 'DELETE' THEN new_id := to_jsonb(NEW) ->> key; END IF;\n\
+             \x20 IF old_id IS NOT NULL AND old_id IS DISTINCT FROM new_id THEN\n\
+             \x20   INSERT INTO {s}.{LOG_TABLE} (table_name, record_id, op) VALUES (TG_TABLE_NAME, old_id, 'D');\n\
+             \x20 END IF;\n\
+             \x20 IF new_id IS NOT NULL THEN\n\
+             \x20   INSERT INTO {s}.{LOG_TABLE} (table_name, record_id, op) VALUES (TG_TABLE_NAME, new_id, 'U');\n\
+             \x20 END IF;\n\
+             \x20 RETURN NULL;\n\
+             END\n$f$"
+        ),
+    ];
+    for t in tables {
+        let table = format!("{s}.{}", quote(&t.table));
+        out.push(format!("DROP TRIGGER IF EXISTS {TRIGGER} ON {table}"));
+        out.push(format!(
+            "CREATE TRIGGER {TRIGGER} AFTER INSERT OR UPDATE OR DELETE ON {table} \
+             FOR EACH ROW EXECUTE FUNCTION {s}.{TRIGGER}('{}')",
+            t.key.replace('\'', "''")
+        ));
+    }
+    out
+}
+
+/// The statements that remove every object [`postgres_install`] made.
+pub fn postgres_drop(schema: &str, tables: &[Captured]) -> Vec<String> {
+    let s = quote(schema);
+    let mut out: Vec<String> = tables
+        .iter()
+        .map(|t| {
+            format!(
+                "DROP TRIGGER IF EXISTS {TRIGGER} ON {s}.{}",
+                quote(&t.table)
+            )
+        })
+        .collect();
+    out.push(format!("DROP FUNCTION IF EXISTS {s}.{TRIGGER}() CASCADE"));
+    out.push(format!("DROP TABLE IF EXISTS {s}.{LOG_TABLE}"));
+    out
+}
+
+/// The statements that install change capture in a SQLite database, in order.
+pub fn sqlite_install(tables: &[Captured]) -> Vec<String> {
+    let mut out = vec![
+        format!(
+            "CREATE TABLE IF NOT EXISTS {LOG_TABLE} (\
+             seq INTEGER PRIMARY KEY AUTOINCREMENT, \
+             table_name TEXT NOT NULL, \
+             record_id TEXT NOT NULL, \
+             op TEXT NOT NULL, \
+             at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
+        ),
+        "CREATE TABLE IF NOT EXISTS orgsync_writing (id INTEGER PRIMARY KEY)".to_owned(),
+    ];
+    for t in tables {
+        let (table, key) = (quote(&t.table), quote(&t.key));
+        let name = |op: &str| quote(&format!("{TRIGGER}_{}_{op}", t.table));
+        let lit = t.table.replace('\'', "''");
+        let unless_ours = "WHEN NOT EXISTS (SELECT 1 FROM orgsync_writing)";
+        let log = |id: &str, op: &str| {
+            format!(
+                "INSERT INTO {LOG_TABLE} (table_name, record_id, op) VALUES ('{lit}', CAST({id} AS TEXT), '{op}');"
+            )
+        };
+        for op in ["insert", "update", "delete"] {
+            out.push(format!("DROP TRIGGER IF EXISTS {}", name(op)));
+        }
+        out.push(format!(
+            "CREATE TRIGGER {} AFTER INSERT ON {table} {unless_ours} BEGIN {} END",
+            name("insert"),
+            log(&format!("NEW.{key}"), "U")
+        ));
+        out.push(format!(
+            "CREATE TRIGGER {} AFTER UPDATE ON {table} {unless_ours} BEGIN \
+             INSERT INTO {LOG_TABLE} (table_name, record_id, op) \
+             SELECT '{lit}', CAST(OLD.{key} AS TEXT), 'D' WHERE OLD.{key} IS NOT NEW.{key}; {} END",
+            name("update"),
+            log(&format!("NEW.{key}"), "U")
+        ));
+        out.push(format!(
+            "CREATE TRIGGER {} AFTER DELETE ON {table} {unless_ours} BEGIN {} END",
+            name("delete"),
+            log(&format!("OLD.{key}"), "D")
+        ));
+    }
+    out
+}
+
+/// The statements that remove every object [`sqlite_install`] made.
+pub fn sqlite_drop(tables: &[Captured]) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in tables {
+        for op in ["insert", "update", "delete"] {
+            out.push(format!(
+                "DROP TRIGGER IF EXISTS {}",
+                quote(&format!("{TRIGGER}_{}_{op}", t.table))
+            ));
+        }
+    }
+    out.push(format!("DROP TABLE IF EXISTS {LOG_TABLE}"));
+    out.push("DROP TABLE IF EXISTS orgsync_writing".to_owned());
+    out
+}
+
+/// Runs statements in one transaction.
+pub fn run_all(conn: &mut impl SimpleConnection, statements: &[String]) -> QueryResult<()> {
+    let mut script = String::from("BEGIN;\n");
+    for s in statements {
+        script.push_str(s);
+        script.push_str(";\n");
+    }
+    script.push_str("COMMIT;");
+    conn.batch_execute(&script)
+}
+
+/// One captured change: the record's table and id; `deleted` when the row is gone (else it
+/// was inserted or updated: the row as it is now is what counts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub table: String,
+    pub record_id: String,
+    pub deleted: bool,
+}
+
+/// Where a reader of the log stands: the last row taken.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    /// PostgreSQL: the transaction id of the last row taken (0 on SQLite).
+    pub txid: i64,
+    pub seq: i64,
+}
+
+impl Position {
+    pub fn token(self) -> String {
+        format!("{}.{}", self.txid, self.seq)
+    }
+    pub fn parse(token: &str) -> Option<Self> {
+        let (txid, seq) = token.split_once('.')?;
+        Some(Self {
+            txid: txid.parse().ok().filter(|v| *v >= 0)?,
+            seq: seq.parse().ok().filter(|v| *v >= 0)?,
+        })
+    }
+}
+
+#[derive(QueryableByName)]
+struct LogRow {
+    #[diesel(sql_type = BigInt)]
+    txid: i64,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    record_id: String,
+    #[diesel(sql_type = Text)]
+    op: String,
+}
+
+fn changes_of(rows: Vec<LogRow>, after: Position) -> (Vec<Change>, Position) {
+    let end = rows.last().map_or(after, |r| Position {
+        txid: r.txid,
+        seq: r.seq,
+    });
+    let changes = rows
+        .into_iter()
+        .map(|r| Change {
+            table: r.table_name,
+            record_id: r.record_id,
+            deleted: r.op == "D",
+        })
+        .collect();
+    (changes, end)
+}
+
+/// Up to `limit` changes after `after` of finished transactions, with the position after them.
+pub fn read_postgres(
+    conn: &mut PgConnection,
+    schema: &str,
+    after: Position,
+    limit: i64,
+) -> QueryResult<(Vec<Change>, Position)> {
+    let rows: Vec<LogRow> = sql_query(format!(
+        "SELECT txid::text::bigint AS txid, seq, table_name, record_id, op::text AS op \
+         FROM {}.{LOG_TABLE} \
+         WHERE (txid::text::bigint, seq) > ($1, $2) \
+           AND txid < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY txid, seq LIMIT $3",
+        quote(schema)
+    ))
+    .bind::<BigInt, _>(after.txid)
+    .bind::<BigInt, _>(after.seq)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?;
+    Ok(changes_of(rows, after))
+}
+
+/// Up to `limit` changes after `after`, with the position after them.
+pub fn read_sqlite(
+    conn: &mut SqliteConnection,
+    after: Position,
+    limit: i64,
+) -> QueryResult<(Vec<Change>, Position)> {
+    let rows: Vec<LogRow> = sql_query(format!(
+        "SELECT 0 AS txid, seq, table_name, record_id, op FROM {LOG_TABLE} \
+         WHERE seq > ? ORDER BY seq LIMIT ?"
+    ))
+    .bind::<BigInt, _>(after.seq)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?;
+    Ok(changes_of(rows, after))
+}
+
+/// Marks the rest of the current PostgreSQL transaction as orgsync's own writes.
+pub const POSTGRES_OURS: &str = "SET LOCAL orgsync.writing = 'on'";
+/// Marks orgsync's own writes in the current SQLite transaction (and [`SQLITE_OURS_END`]
+/// ends that before it commits).
+pub const SQLITE_OURS: &str = "INSERT OR IGNORE INTO orgsync_writing (id) VALUES (1)";
+pub const SQLITE_OURS_END: &str = "DELETE FROM orgsync_writing";
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use diesel::Connection;
+
+    use super::*;
+
+    fn account() -> Vec<Captured> {
+        vec![Captured {
+            table: "account".to_owned(),
+            key: "accountid".to_owned(),
+        }]
+    }
+
+    fn seen(changes: &[Change]) -> Vec<String> {
+        changes
+            .iter()
+            .map(|c| format!("{}{}", if c.deleted { "-" } else { "+" }, c.record_id))
+            .collect()
+    }
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    #[test]
+    fn sqlite_captures_every_change_but_its_own_and_drops_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.db");
+        let mut conn = SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+        conn.batch_execute("CREATE TABLE account (accountid text PRIMARY KEY, name text)")
+            .unwrap();
+        run_all(&mut conn, &sqlite_install(&account())).unwrap();
+        // Installing again changes nothing.
+        run_all(&mut conn, &sqlite_install(&account())).unwrap();
+        conn.batch_execute(
+            "INSERT INTO account VALUES ('a1', 'A'), ('a2', 'B'); \
+             UPDATE account SET name = 'A2' WHERE accountid = 'a1'; \
+             UPDATE account SET accountid = 'a3' WHERE accountid = 'a2'; \
+             DELETE FROM account WHERE accountid = 'a1';",
+        )
+        .unwrap();
+        conn.batch_execute(&format!(
+            "BEGIN; {SQLITE_OURS}; INSERT INTO account VALUES ('ours', 'O'); {SQLITE_OURS_END}; COMMIT;"
+        ))
+        .unwrap();
+        let (first, at) = read_sqlite(&mut conn, Position::default(), 3).unwrap();
+        assert_eq!(seen(&first), ["+a1", "+a2", "+a1"]);
+        let (rest, end) = read_sqlite(&mut conn, at, 100).unwrap();
+        assert_eq!(seen(&rest), ["-a2", "+a3", "-a1"]);
+        assert_eq!(Position::parse(&end.token()), Some(end));
+        conn.batch_execute("INSERT INTO account VALUES ('a4', 'D')")
+            .unwrap();
+        let (later, _) = read_sqlite(&mut conn, end, 100).unwrap();
+        assert_eq!(seen(&later), ["+a4"], "orgsync's own write is not echoed");
+
+        run_all(&mut conn, &sqlite_drop(&account())).unwrap();
+        let left: Count = sql_query(
+            "SELECT count(*) AS n FROM sqlite_schema WHERE name LIKE 'orgsync%' OR sql LIKE '%orgsync%'",
+        )
+        .get_result(&mut conn)
+        .unwrap();
+        assert_eq!(left.n, 0);
+        conn.batch_execute("INSERT INTO account VALUES ('a5', 'E')")
+            .unwrap();
+    }
+
+    #[test]
+    #[cfg_attr(
+        not(postgres_tests),
+        ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+    )]
+    fn a_late_commit_is_read_once_never_skipped_postgres() {
+        let url = std::env::var("ORGSYNC_TEST_POSTGRES_URL").unwrap();
+        let schema = format!("capture_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(&url).unwrap();
+        admin
+            .batch_execute(&format!(
+                "CREATE SCHEMA {schema}; \
+                 CREATE TABLE {schema}.account (accountid text PRIMARY KEY, name text)"
+            ))
+            .unwrap();
+        let result = std::panic::catch_unwind(|| {
+            let mut conn = PgConnection::establish(&url).unwrap();
+            run_all(&mut conn, &postgres_install(&schema, &account())).unwrap();
+            run_all(&mut conn, &postgres_install(&schema, &account())).unwrap();
+            let mut late = PgConnection::establish(&url).unwrap();
+            let mut writer = PgConnection::establish(&url).unwrap();
+            // A transaction that writes first and commits last.
+            late.batch_execute(&format!(
+                "BEGIN; INSERT INTO {schema}.account VALUES ('late', 'L')"
+            ))
+            .unwrap();
+            writer
+                .batch_execute(&format!(
+                    "INSERT INTO {schema}.account VALUES ('early', 'E'); \
+                     UPDATE {schema}.account SET name = 'E2' WHERE accountid = 'early'"
+                ))
+                .unwrap();
+            let (held, at) = read_postgres(&mut conn, &schema, Position::default(), 100).unwrap();
+            assert!(
+                held.is_empty(),
+                "nothing after the open transaction is read yet: {held:?}"
+            );
+            late.batch_execute("COMMIT").unwrap();
+            let (now, at) = read_postgres(&mut conn, &schema, at, 100).unwrap();
+            assert_eq!(seen(&now), ["+late", "+early", "+early"]);
+            writer
+                .batch_execute(&format!(
+                    "BEGIN; {POSTGRES_OURS}; INSERT INTO {schema}.account VALUES ('ours', 'O'); COMMIT; \
+                     DELETE FROM {schema}.account WHERE accountid = 'late'; \
+                     UPDATE {schema}.account SET accountid = 'renamed' WHERE accountid = 'early'"
+                ))
+                .unwrap();
+            let (more, at) = read_postgres(&mut conn, &schema, at, 100).unwrap();
+            assert_eq!(seen(&more), ["-late", "-early", "+renamed"]);
+            let (none, _) = read_postgres(&mut conn, &schema, at, 100).unwrap();
+            assert!(none.is_empty(), "each change once: {none:?}");
+
+            run_all(&mut conn, &postgres_drop(&schema, &account())).unwrap();
+            let left: Count = sql_query(
+                "SELECT ((SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                          WHERE n.nspname = $1 AND c.relname LIKE 'orgsync%') \
+                       + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+                          WHERE n.nspname = $1 AND p.proname LIKE 'orgsync%') \
+                       + (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+                          JOIN pg_namespace n ON n.oid = c.relnamespace \
+                          WHERE n.nspname = $1 AND t.tgname LIKE 'orgsync%'))::bigint AS n",
+            )
+            .bind::<Text, _>(&schema)
+            .get_result(&mut conn)
+            .unwrap();
+            assert_eq!(left.n, 0, "no orgsync object is left");
+        });
+        admin
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .unwrap();
+        result.unwrap();
+    }
+}
