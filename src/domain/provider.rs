@@ -17,6 +17,7 @@ pub struct ProviderInfo {
 }
 
 pub const ORGSYNC_PROVIDER_ID: &str = "7f3a9c4e-2b1d-4e8f-9a6c-5d0e1f2a3b4c";
+pub const SQL_PROVIDER_ID: &str = "3c8e1d5a-6f2b-4a9e-8d7c-1b0a9f8e7d6c";
 
 pub const PROVIDERS: [ProviderInfo; 2] = [
     ProviderInfo {
@@ -26,7 +27,7 @@ pub const PROVIDERS: [ProviderInfo; 2] = [
         available: true,
     },
     ProviderInfo {
-        provider_id: "3c8e1d5a-6f2b-4a9e-8d7c-1b0a9f8e7d6c",
+        provider_id: SQL_PROVIDER_ID,
         name: "sql",
         description: "Tables of an external PostgreSQL or SQLite database",
         available: false,

@@ -14,7 +14,9 @@ use serde_json::{Map, Value};
 
 use crate::domain::error::Code;
 use crate::domain::metadata::EntityDef;
-pub use crate::domain::provider::{find, ProviderInfo, ORGSYNC_PROVIDER_ID, PROVIDERS};
+pub use crate::domain::provider::{
+    find, ProviderInfo, ORGSYNC_PROVIDER_ID, PROVIDERS, SQL_PROVIDER_ID,
+};
 use crate::wire::batch::BatchOperation;
 use crate::wire::changes::ChangeOp;
 
@@ -170,6 +172,7 @@ pub trait Provider: Send + Sync {
 pub fn check_url(provider: &ProviderInfo, url: &str) -> Result<(), String> {
     match provider.provider_id {
         ORGSYNC_PROVIDER_ID => orgsync::parse_url(url).map(|_| ()),
+        SQL_PROVIDER_ID => sql::url::parse_url(url).map(|_| ()),
         _ => Ok(()),
     }
 }
