@@ -3,4 +3,5 @@
 
 pub mod capture;
 pub mod catalog;
+mod introspect;
 pub mod url;

@@ -13,6 +13,7 @@ mod adopt;
 mod deletes;
 mod dry_run;
 mod items;
+mod page;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -20,7 +21,7 @@ pub(crate) use deletes::{delete_staged, log_planned, Rules};
 
 use serde_json::Value;
 
-use super::plan::{plan, prepare, Plan, Prepared};
+use super::plan::{plan, Plan, Prepared};
 use super::{Engine, EngineError, Pass, Report};
 use crate::db::connections::{self, ConnectionRow, LinkRow};
 use crate::db::job_log::{self, NewLog};
@@ -32,7 +33,7 @@ use crate::domain::metadata::EntityDef;
 use crate::domain::names::LogicalName;
 use crate::domain::safety::DeleteGuard;
 use crate::domain::setup::{ConflictPolicy, SyncMode};
-use crate::providers::{ChangesQuery, Provider, ProviderError, RemoteChange, RemoteChanges};
+use crate::providers::{ChangesQuery, Provider, ProviderError, RemoteChange};
 use crate::wire::changes::ChangeOp;
 
 /// How many first ids a dry run reports per action.
@@ -164,7 +165,7 @@ impl<'a> Download<'a> {
             };
             let read = match read_ahead.take() {
                 Some((since, read)) if since == query.since => read,
-                _ => read_page(self.provider, self.def, &query).await,
+                _ => page::read(self.provider, self.def, &query).await,
             };
             let page = match read {
                 Ok(page) => page,
@@ -199,7 +200,7 @@ impl<'a> Download<'a> {
                 let (provider, def) = (self.provider, self.def);
                 let (applied, read) = tokio::join!(
                     self.apply(page.changes, Some(page.next), full),
-                    read_page(provider, def, &ahead)
+                    page::read(provider, def, &ahead)
                 );
                 applied?;
                 read_ahead = Some((ahead.since, read));
@@ -317,7 +318,7 @@ impl<'a> Download<'a> {
     }
 
     fn prepared(&self, changes: Vec<RemoteChange>) -> Vec<Prepared> {
-        changes.into_iter().map(|c| prepare(self.def, c)).collect()
+        page::prepare_all(self.def, changes)
     }
 
     fn count(&mut self, action: &str, id: &str) {
@@ -494,29 +495,4 @@ impl<'a> Download<'a> {
         }
         Ok(())
     }
-}
-
-/// A page of the server's changes, prepared for the client (see [`Prepared`]): read ahead, the
-/// page is prepared while the one before it is written.
-struct Page {
-    changes: Vec<Prepared>,
-    next: String,
-    more: bool,
-}
-
-async fn read_page(
-    provider: &dyn Provider,
-    def: &EntityDef,
-    query: &ChangesQuery,
-) -> Result<Page, ProviderError> {
-    let RemoteChanges {
-        changes,
-        next,
-        more,
-    } = provider.changes(query).await?;
-    Ok(Page {
-        changes: changes.into_iter().map(|c| prepare(def, c)).collect(),
-        next,
-        more,
-    })
 }
