@@ -208,9 +208,18 @@ async fn patch_connection(
     })
 }
 
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DisconnectQuery {
+    /// sql provider: also remove the change log, its tables and triggers from the database
+    /// (the connection stays when that fails).
+    pub drop_change_capture: Option<bool>,
+}
+
 /// Removes the connection and its links and cancels the org's queued jobs; the org and its
 /// records stay.
-#[utoipa::path(tag = "Sync", security(("bearer" = [])), params(OrgPath),
+#[utoipa::path(tag = "Sync", security(("bearer" = [])), params(OrgPath, DisconnectQuery),
     responses(
         (status = 204, description = "Disconnected"),
         AdminAction,
@@ -220,8 +229,10 @@ async fn delete_connection(
     who: Principal,
     state: web::Data<AppState>,
     path: web::Path<OrgPath>,
+    query: web::Query<DisconnectQuery>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(&path.org, MANAGERS)?;
-    state.engine.disconnect(&path.org).await?;
+    let drop_capture = query.drop_change_capture.unwrap_or(false);
+    state.engine.disconnect(&path.org, drop_capture).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -38,6 +38,8 @@ pub struct ConnectionRow {
     pub match_on: Option<Json<MatchOn>>,
     /// `None`: the default guard.
     pub delete_guard: Option<Json<DeleteGuard>>,
+    /// The admin consented to change capture in the external database (sql provider).
+    pub change_capture: bool,
 }
 
 pub fn get(conn: &mut DbConn, org_id: i64) -> DbResult<Option<ConnectionRow>> {

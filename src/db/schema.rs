@@ -95,6 +95,7 @@ diesel::table! {
         updated_on -> BigInt,
         match_on -> Nullable<Text>,
         delete_guard -> Nullable<Text>,
+        change_capture -> Bool,
     }
 }
 

@@ -178,6 +178,9 @@ codes! {
         IdMismatch = "id_mismatch",
         EntityMismatch = "entity_mismatch",
         UnknownProvider = "unknown_provider",
+        /// The sql provider needs consent (`InstallChangeCapture`) to create its change log
+        /// and triggers in the database.
+        ChangeCaptureNotInstalled = "change_capture_not_installed",
         ProviderNotAvailable = "provider_not_available",
         EntityNotOnServer = "entity_not_on_server",
         /// A snapshot filter that does not fit the entity (unknown attribute, wrong type, To

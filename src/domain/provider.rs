@@ -29,8 +29,8 @@ pub const PROVIDERS: [ProviderInfo; 2] = [
     ProviderInfo {
         provider_id: SQL_PROVIDER_ID,
         name: "sql",
-        description: "Tables of an external PostgreSQL or SQLite database",
-        available: false,
+        description: "Tables of an external PostgreSQL or SQLite database; Url is postgres://host:port/db?schema=NAME or sqlite:///absolute/path.db",
+        available: true,
     },
 ];
 

@@ -33,6 +33,10 @@ pub struct ProviderConfig {
     pub policy: std::sync::Arc<policy::BackendPolicy>,
     /// Largest answer read from the backend.
     pub response_limit: usize,
+    /// The admin consented to change capture in the backend (the sql provider's triggers).
+    pub change_capture: bool,
+    /// How long the backend keeps what a reader may still ask for (the change log).
+    pub retention: Duration,
 }
 
 impl std::fmt::Debug for ProviderConfig {
@@ -166,6 +170,19 @@ pub trait Provider: Send + Sync {
         idempotency_key: &str,
         operations: &[BatchOperation],
     ) -> Result<Vec<Written>, ProviderError>;
+    /// What [`Provider::metadata`] left out of the backend's schema, and why, for the log.
+    fn left_out(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Makes the backend ready to serve changes of the selected entities (the sql provider's
+    /// change capture); what it did, for the log.
+    async fn prepare(&self, _selected: &[EntityDef]) -> Result<Vec<String>, ProviderError> {
+        Ok(Vec::new())
+    }
+    /// Removes from the backend what [`Provider::prepare`] made there.
+    async fn unprepare(&self) -> Result<Vec<String>, ProviderError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Checks a connection's `Url` for its provider before anything is stored.
@@ -182,6 +199,9 @@ pub fn connect(config: ProviderConfig) -> Result<Box<dyn Provider>, ProviderErro
     match find(&config.provider_id) {
         Some(info) if info.provider_id == ORGSYNC_PROVIDER_ID => {
             Ok(Box::new(orgsync::OrgsyncProvider::new(config)?))
+        }
+        Some(info) if info.provider_id == SQL_PROVIDER_ID => {
+            Ok(Box::new(sql::SqlProvider::new(config)?))
         }
         Some(info) => Err(ProviderError::Setup {
             code: Code::ProviderNotAvailable,

@@ -62,6 +62,7 @@ pub(super) fn reconnect(
         change,
         Some(given.password_enc),
     )?;
+    existing.change_capture = given.change_capture;
     if !connected {
         existing.sync_filters = given.sync_filters;
         existing.match_on = given.match_on;
@@ -95,6 +96,11 @@ pub(super) fn apply(
     new_password: Option<String>,
 ) -> Result<bool, EngineError> {
     if let Some(url) = change.url {
+        // The Url is read as the connection's own provider reads it.
+        if let Some(info) = crate::domain::provider::find(&row.provider) {
+            crate::providers::check_url(info, &url)
+                .map_err(|m| Refusal::new(Code::InvalidUrl, m).field("Url"))?;
+        }
         row.url = url;
     }
     if let Some(u) = change.user_name {

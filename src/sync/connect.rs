@@ -35,6 +35,8 @@ pub async fn run(engine: &Engine, report: &dyn Report, org: &str) -> Result<Fini
     if let Some(match_on) = &connection.match_on {
         match_on.get().check(&selected)?;
     }
+    let notes = super::metadata::backend_notes(report, provider.as_ref(), &selected).await?;
+    report.log(notes).await?;
     report.checkpoint().await?;
 
     report.progress("Apply", 2, 3).await?;

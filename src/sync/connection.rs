@@ -101,6 +101,7 @@ impl Engine {
             updated_on: now,
             match_on: setup.match_on.map(Json::new),
             delete_guard: setup.delete_guard.map(Json::new),
+            change_capture: setup.change_capture,
         };
         self.db
             .run(move |conn| {
@@ -191,7 +192,20 @@ impl Engine {
     /// Removes the connection and its links and cancels the org's waiting jobs (queued, or
     /// held by the delete guard: their deletes were planned for this connection); the org and
     /// its records stay.
-    pub async fn disconnect(&self, org: &str) -> Result<(), EngineError> {
+    /// Removes the connection; with `drop_capture`, first what its provider made in the
+    /// backend (the sql provider's change capture): when that fails, the connection stays.
+    pub async fn disconnect(&self, org: &str, drop_capture: bool) -> Result<(), EngineError> {
+        if drop_capture {
+            let name = org.to_owned();
+            let (_, connection) = self
+                .db
+                .run(move |conn| Ok::<_, EngineError>(connections::of_org(conn, &name)?))
+                .await?;
+            let removed = self.provider_for(&connection)?.unprepare().await?;
+            for line in removed {
+                tracing::info!(org, "{line}");
+            }
+        }
         let org = org.to_owned();
         self.db
             .run(move |conn| {
@@ -369,6 +383,8 @@ impl Engine {
             timeout: self.settings.provider_timeout,
             policy: self.settings.backend_policy.clone(),
             response_limit: self.settings.provider_response_limit,
+            change_capture: connection.change_capture,
+            retention: self.settings.tombstone_retention,
         })?)
     }
 

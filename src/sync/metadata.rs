@@ -91,6 +91,7 @@ pub async fn run(engine: &Engine, ctx: &dyn Report, org: &str) -> Result<Finishe
     // The filters must still fit the new metadata before anything changes.
     let new_metadata: Vec<EntityDef> = wanted.iter().map(|d| (*d).clone()).collect();
     let filters = typed_filters(&connection, &new_metadata)?;
+    log.extend(backend_notes(ctx, provider.as_ref(), &new_metadata).await?);
     ctx.checkpoint().await?;
 
     ctx.progress("Apply", 1, 2).await?;
@@ -190,4 +191,22 @@ fn diff(ctx: &dyn Report, client: &EntityDef, server: &EntityDef) -> Vec<NewLog>
         );
     }
     out
+}
+
+/// What the backend left out of its schema (warnings) and what it made ready for the
+/// selected entities (the sql provider's change capture), as log entries.
+pub(super) async fn backend_notes(
+    ctx: &dyn Report,
+    provider: &dyn crate::providers::Provider,
+    selected: &[EntityDef],
+) -> Result<Vec<NewLog>, EngineError> {
+    let mut log: Vec<NewLog> = provider
+        .left_out()
+        .into_iter()
+        .map(|line| ctx.entry(LogLevel::Warning, "LeftOut", line))
+        .collect();
+    for line in provider.prepare(selected).await? {
+        log.push(ctx.entry(LogLevel::Info, "ChangeCapture", line));
+    }
+    Ok(log)
 }

@@ -40,6 +40,8 @@ pub struct ConnectSetup {
     pub match_on: Option<MatchOn>,
     /// `None`: the default guard.
     pub delete_guard: Option<DeleteGuard>,
+    /// The admin consented to change capture in the external database (sql provider).
+    pub change_capture: bool,
 }
 
 impl ConnectSetup {
@@ -52,6 +54,17 @@ impl ConnectSetup {
         let filters = filter_source(setup.sync_filters_xml, setup.sync_filters)?;
         if let Some(source) = &filters {
             check_selected(source, entities.as_deref())?;
+        }
+        let change_capture = setup.install_change_capture.unwrap_or(false);
+        if change_capture && provider.provider_id != provider::SQL_PROVIDER_ID {
+            return Err(invalid(
+                Code::InvalidField,
+                "InstallChangeCapture",
+                format!(
+                    "InstallChangeCapture applies to the sql provider only, not to '{}'",
+                    provider.name
+                ),
+            ));
         }
         let match_on = setup.match_on.filter(|m| !m.is_empty());
         if let (Some(m), Some(selected)) = (&match_on, &entities) {
@@ -78,6 +91,7 @@ impl ConnectSetup {
             interval_secs: check_interval(setup.sync_interval.as_deref())?,
             match_on,
             delete_guard: setup.delete_guard,
+            change_capture,
         })
     }
 }
@@ -121,8 +135,12 @@ impl ConnectionChange {
             ));
         }
         if let Some(url) = &patch.url {
-            crate::providers::orgsync::parse_url(url)
-                .map_err(|m| invalid(Code::InvalidUrl, "Url", m))?;
+            // Read by the connection's provider when the change is applied; here it must at
+            // least be a Url some provider reads.
+            if crate::providers::sql::url::parse_url(url).is_err() {
+                crate::providers::orgsync::parse_url(url)
+                    .map_err(|m| invalid(Code::InvalidUrl, "Url", m))?;
+            }
         }
         if let Some(p) = &patch.password {
             check_password(p)?;

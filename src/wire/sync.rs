@@ -93,6 +93,11 @@ pub struct SyncSetup {
     /// The delete guard of the connection's jobs; absent: the default (500, 10 %).
     #[serde(default)]
     pub delete_guard: Option<DeleteGuard>,
+    /// sql provider only: consent to create its change log and triggers in the database
+    /// (listed in the README). Without it the Connect job fails with
+    /// `change_capture_not_installed`, naming what it would create.
+    #[serde(default)]
+    pub install_change_capture: Option<bool>,
 }
 
 /// `null` and absent told apart: `Some(None)` clears.

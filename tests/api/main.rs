@@ -60,5 +60,6 @@ mod safety;
 mod schema;
 mod security;
 mod snapshots;
+mod sql;
 mod sync;
 mod transactions;

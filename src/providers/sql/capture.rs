@@ -20,6 +20,10 @@ use diesel::{sql_query, QueryResult, QueryableByName, RunQueryDsl};
 
 /// The change log table (and the prefix of every object orgsync creates there).
 pub const LOG_TABLE: &str = "orgsync_change_log";
+/// One row: the newest change log position pruned away; a reader behind it reads in full.
+pub const HORIZON_TABLE: &str = "orgsync_change_horizon";
+/// The batches written, by Idempotency-Key, with their answers.
+pub const BATCHES_TABLE: &str = "orgsync_batches";
 const TRIGGER: &str = "orgsync_capture";
 
 /// A table to capture, with its one-column primary key.
@@ -49,7 +53,19 @@ pub fn postgres_install(schema: &str, tables: &[Captured]) -> Vec<String> {
              at timestamptz NOT NULL DEFAULT now())"
         ),
         format!(
-            "CREATE INDEX IF NOT EXISTS {LOG_TABLE}_order ON {s}.{LOG_TABLE} (txid, seq)"
+            "CREATE INDEX IF NOT EXISTS {LOG_TABLE}_order ON {s}.{LOG_TABLE} (table_name, txid, seq)"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {s}.{HORIZON_TABLE} (\
+             id int PRIMARY KEY CHECK (id = 1), txid bigint NOT NULL, seq bigint NOT NULL)"
+        ),
+        format!(
+            "INSERT INTO {s}.{HORIZON_TABLE} VALUES (1, 0, 0) ON CONFLICT (id) DO NOTHING"
+        ),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {s}.{BATCHES_TABLE} (\
+             key text PRIMARY KEY, request text NOT NULL, answer text NOT NULL, \
+             at timestamptz NOT NULL DEFAULT now())"
         ),
         format!(
             "CREATE OR REPLACE FUNCTION {s}.{TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $f$\n\
@@ -93,7 +109,9 @@ pub fn postgres_drop(schema: &str, tables: &[Captured]) -> Vec<String> {
         })
         .collect();
     out.push(format!("DROP FUNCTION IF EXISTS {s}.{TRIGGER}() CASCADE"));
-    out.push(format!("DROP TABLE IF EXISTS {s}.{LOG_TABLE}"));
+    for table in [LOG_TABLE, HORIZON_TABLE, BATCHES_TABLE] {
+        out.push(format!("DROP TABLE IF EXISTS {s}.{table}"));
+    }
     out
 }
 
@@ -108,7 +126,18 @@ pub fn sqlite_install(tables: &[Captured]) -> Vec<String> {
              op TEXT NOT NULL, \
              at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
         ),
+        format!("CREATE INDEX IF NOT EXISTS {LOG_TABLE}_order ON {LOG_TABLE} (table_name, seq)"),
         "CREATE TABLE IF NOT EXISTS orgsync_writing (id INTEGER PRIMARY KEY)".to_owned(),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {HORIZON_TABLE} (\
+             id INTEGER PRIMARY KEY CHECK (id = 1), txid INTEGER NOT NULL, seq INTEGER NOT NULL)"
+        ),
+        format!("INSERT OR IGNORE INTO {HORIZON_TABLE} VALUES (1, 0, 0)"),
+        format!(
+            "CREATE TABLE IF NOT EXISTS {BATCHES_TABLE} (\
+             key TEXT PRIMARY KEY, request TEXT NOT NULL, answer TEXT NOT NULL, \
+             at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
+        ),
     ];
     for t in tables {
         let (table, key) = (quote(&t.table), quote(&t.key));
@@ -155,8 +184,9 @@ pub fn sqlite_drop(tables: &[Captured]) -> Vec<String> {
             ));
         }
     }
-    out.push(format!("DROP TABLE IF EXISTS {LOG_TABLE}"));
-    out.push("DROP TABLE IF EXISTS orgsync_writing".to_owned());
+    for table in [LOG_TABLE, HORIZON_TABLE, BATCHES_TABLE, "orgsync_writing"] {
+        out.push(format!("DROP TABLE IF EXISTS {table}"));
+    }
     out
 }
 
@@ -231,21 +261,24 @@ fn changes_of(rows: Vec<LogRow>, after: Position) -> (Vec<Change>, Position) {
     (changes, end)
 }
 
-/// Up to `limit` changes after `after` of finished transactions, with the position after them.
+/// Up to `limit` changes of `table` after `after` of finished transactions, with the position
+/// after them.
 pub fn read_postgres(
     conn: &mut PgConnection,
     schema: &str,
+    table: &str,
     after: Position,
     limit: i64,
 ) -> QueryResult<(Vec<Change>, Position)> {
     let rows: Vec<LogRow> = sql_query(format!(
         "SELECT txid::text::bigint AS txid, seq, table_name, record_id, op::text AS op \
          FROM {}.{LOG_TABLE} \
-         WHERE (txid::text::bigint, seq) > ($1, $2) \
+         WHERE table_name = $1 AND (txid, seq) > ($2::text::xid8, $3) \
            AND txid < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY txid, seq LIMIT $3",
+         ORDER BY txid, seq LIMIT $4",
         quote(schema)
     ))
+    .bind::<Text, _>(table)
     .bind::<BigInt, _>(after.txid)
     .bind::<BigInt, _>(after.seq)
     .bind::<BigInt, _>(limit)
@@ -253,16 +286,18 @@ pub fn read_postgres(
     Ok(changes_of(rows, after))
 }
 
-/// Up to `limit` changes after `after`, with the position after them.
+/// Up to `limit` changes of `table` after `after`, with the position after them.
 pub fn read_sqlite(
     conn: &mut SqliteConnection,
+    table: &str,
     after: Position,
     limit: i64,
 ) -> QueryResult<(Vec<Change>, Position)> {
     let rows: Vec<LogRow> = sql_query(format!(
         "SELECT 0 AS txid, seq, table_name, record_id, op FROM {LOG_TABLE} \
-         WHERE seq > ? ORDER BY seq LIMIT ?"
+         WHERE table_name = ? AND seq > ? ORDER BY seq LIMIT ?"
     ))
+    .bind::<Text, _>(table)
     .bind::<BigInt, _>(after.seq)
     .bind::<BigInt, _>(limit)
     .load(conn)?;
@@ -325,14 +360,14 @@ mod tests {
             "BEGIN; {SQLITE_OURS}; INSERT INTO account VALUES ('ours', 'O'); {SQLITE_OURS_END}; COMMIT;"
         ))
         .unwrap();
-        let (first, at) = read_sqlite(&mut conn, Position::default(), 3).unwrap();
+        let (first, at) = read_sqlite(&mut conn, "account", Position::default(), 3).unwrap();
         assert_eq!(seen(&first), ["+a1", "+a2", "+a1"]);
-        let (rest, end) = read_sqlite(&mut conn, at, 100).unwrap();
+        let (rest, end) = read_sqlite(&mut conn, "account", at, 100).unwrap();
         assert_eq!(seen(&rest), ["-a2", "+a3", "-a1"]);
         assert_eq!(Position::parse(&end.token()), Some(end));
         conn.batch_execute("INSERT INTO account VALUES ('a4', 'D')")
             .unwrap();
-        let (later, _) = read_sqlite(&mut conn, end, 100).unwrap();
+        let (later, _) = read_sqlite(&mut conn, "account", end, 100).unwrap();
         assert_eq!(seen(&later), ["+a4"], "orgsync's own write is not echoed");
 
         run_all(&mut conn, &sqlite_drop(&account())).unwrap();
@@ -378,13 +413,14 @@ mod tests {
                      UPDATE {schema}.account SET name = 'E2' WHERE accountid = 'early'"
                 ))
                 .unwrap();
-            let (held, at) = read_postgres(&mut conn, &schema, Position::default(), 100).unwrap();
+            let (held, at) =
+                read_postgres(&mut conn, &schema, "account", Position::default(), 100).unwrap();
             assert!(
                 held.is_empty(),
                 "nothing after the open transaction is read yet: {held:?}"
             );
             late.batch_execute("COMMIT").unwrap();
-            let (now, at) = read_postgres(&mut conn, &schema, at, 100).unwrap();
+            let (now, at) = read_postgres(&mut conn, &schema, "account", at, 100).unwrap();
             assert_eq!(seen(&now), ["+late", "+early", "+early"]);
             writer
                 .batch_execute(&format!(
@@ -393,9 +429,9 @@ mod tests {
                      UPDATE {schema}.account SET accountid = 'renamed' WHERE accountid = 'early'"
                 ))
                 .unwrap();
-            let (more, at) = read_postgres(&mut conn, &schema, at, 100).unwrap();
+            let (more, at) = read_postgres(&mut conn, &schema, "account", at, 100).unwrap();
             assert_eq!(seen(&more), ["-late", "-early", "+renamed"]);
-            let (none, _) = read_postgres(&mut conn, &schema, at, 100).unwrap();
+            let (none, _) = read_postgres(&mut conn, &schema, "account", at, 100).unwrap();
             assert!(none.is_empty(), "each change once: {none:?}");
 
             run_all(&mut conn, &postgres_drop(&schema, &account())).unwrap();

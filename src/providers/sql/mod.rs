@@ -1,7 +1,505 @@
 //! The sql provider: a server org that is the tables of an external PostgreSQL or SQLite
 //! database (`DESIGN.md` §4, "The sql provider").
+//!
+//! diesel reaches both databases, as it does orgsync's own: tables known only at run time are
+//! read through `sql_query` with one fixed row shape (the row as JSON text, built by the
+//! database), so no dynamic row decoding is needed and every value keeps its digits.
+//!
+//! Tokens: a full read pages by primary key and its token is `full:{position}:{last key}`,
+//! where the position is the change log's, taken before the read began; the read's last page
+//! hands that position on, and incremental reads take the change log from there. A change log
+//! row says only which record changed: the record's state is read when the change is.
 
 pub mod capture;
 pub mod catalog;
 mod introspect;
+mod log;
+mod store;
 pub mod url;
+mod values;
+mod write;
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use serde_json::{Map, Value};
+
+use self::capture::{Captured, Position};
+use self::catalog::{kind_of, LeftOut};
+use self::store::{failed, Shape, Store};
+use self::url::Target;
+use self::values::{key_object, record_of, version_of};
+use self::write::Entities;
+use super::{
+    ChangesQuery, Provider, ProviderConfig, ProviderError, RemoteChange, RemoteChanges,
+    RemoteRecord, Written,
+};
+use crate::domain::error::Code;
+use crate::domain::filter::{SyncFilters, ValidFilters};
+use crate::domain::metadata::{AttributeType, EntityDef};
+use crate::wire::batch::BatchOperation;
+use crate::wire::changes::ChangeOp;
+
+const FULL: &str = "full:";
+
+pub struct SqlProvider {
+    config: ProviderConfig,
+    target: Target,
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    store: Option<Store>,
+    /// The catalog as last read: the entities with where their rows are.
+    entities: Option<Entities>,
+    left_out: Vec<LeftOut>,
+    /// The change log was pruned by this provider (once is enough for a job).
+    pruned: bool,
+}
+
+impl State {
+    fn store(
+        &mut self,
+        config: &ProviderConfig,
+        target: &Target,
+    ) -> Result<&mut Store, ProviderError> {
+        if self.store.is_none() {
+            self.store = Some(Store::open(
+                target,
+                &config.user_name,
+                &config.password,
+                config.timeout,
+                &config.policy,
+            )?);
+        }
+        self.store
+            .as_mut()
+            .ok_or_else(|| ProviderError::Unavailable("no database connection".to_owned()))
+    }
+
+    /// Reads the catalog again.
+    fn read_catalog(
+        &mut self,
+        config: &ProviderConfig,
+        target: &Target,
+    ) -> Result<(), ProviderError> {
+        let tables = self.store(config, target)?.tables().map_err(|e| match e {
+            diesel::result::Error::NotFound => ProviderError::NotFound {
+                code: "schema_not_found".to_owned(),
+                message: "the database has no such schema".to_owned(),
+            },
+            other => failed(other),
+        })?;
+        let (defs, left_out) = catalog::entities(&tables);
+        let mut entities = Entities::new();
+        for def in defs {
+            let Some(table) = tables.iter().find(|t| t.name == def.name.as_str()) else {
+                continue;
+            };
+            let key = def.primary_key.to_string();
+            let numeric_key = table
+                .columns
+                .iter()
+                .find(|c| c.name == key)
+                .and_then(|c| kind_of(&c.data_type))
+                .is_some_and(|(kind, _)| kind == AttributeType::Integer);
+            let mut columns = vec![key.clone()];
+            columns.extend(def.attributes.iter().map(|a| a.name.to_string()));
+            let shape = Shape {
+                table: table.name.clone(),
+                key,
+                numeric_key,
+                columns,
+            };
+            entities.insert(def.name.to_string(), (def, shape));
+        }
+        self.entities = Some(entities);
+        self.left_out = left_out;
+        Ok(())
+    }
+
+    fn entities(
+        &mut self,
+        config: &ProviderConfig,
+        target: &Target,
+    ) -> Result<&Entities, ProviderError> {
+        if self.entities.is_none() {
+            self.read_catalog(config, target)?;
+        }
+        self.entities
+            .as_ref()
+            .ok_or_else(|| ProviderError::Unavailable("the catalog was not read".to_owned()))
+    }
+
+    fn entity(
+        &mut self,
+        config: &ProviderConfig,
+        target: &Target,
+        name: &str,
+    ) -> Result<(EntityDef, Shape), ProviderError> {
+        self.entities(config, target)?
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ProviderError::NotFound {
+                code: Code::EntityNotFound.as_str().to_owned(),
+                message: format!("entity '{name}' is not a table of this database"),
+            })
+    }
+}
+
+impl SqlProvider {
+    pub fn new(config: ProviderConfig) -> Result<Self, ProviderError> {
+        let target = url::parse_url(&config.url).map_err(|message| ProviderError::Setup {
+            code: Code::InvalidUrl,
+            message,
+        })?;
+        Ok(Self {
+            config,
+            target,
+            state: Arc::default(),
+        })
+    }
+
+    /// Runs `f` with the database off the async runtime. A lost connection is dropped, so the
+    /// next call opens a new one.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut State, &ProviderConfig, &Target) -> Result<T, ProviderError>
+            + Send
+            + 'static,
+    ) -> Result<T, ProviderError> {
+        let (state, config, target) =
+            (self.state.clone(), self.config.clone(), self.target.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut state = state.lock().map_err(|_| {
+                ProviderError::Unavailable("the database connection is poisoned".to_owned())
+            })?;
+            let out = f(&mut state, &config, &target);
+            if matches!(out, Err(ProviderError::Unavailable(_))) {
+                state.store = None;
+            }
+            out
+        })
+        .await
+        .map_err(|e| ProviderError::Unavailable(format!("the database call failed: {e}")))?
+    }
+}
+
+/// The filter of one entity, typed by its definition.
+fn filter_of(query: &ChangesQuery, def: &EntityDef) -> Result<Option<ValidFilters>, ProviderError> {
+    let Some(json) = &query.filters else {
+        return Ok(None);
+    };
+    let refused = |e: crate::domain::filter::FilterError| ProviderError::Rejected {
+        code: Code::InvalidFilter.as_str().to_owned(),
+        message: e.to_string(),
+    };
+    let filters = SyncFilters::from_json(json).map_err(refused)?;
+    filters
+        .validate(&|name| (name == def.name.as_str()).then_some(def))
+        .map(Some)
+        .map_err(refused)
+}
+
+fn upsert(entity: &str, id: String, attributes: Map<String, Value>) -> RemoteChange {
+    RemoteChange {
+        entity: entity.to_owned(),
+        id,
+        op: ChangeOp::Upsert,
+        reason: None,
+        version: version_of(&attributes),
+        modified_on: Utc::now(),
+        attributes: Some(attributes),
+    }
+}
+
+fn delete(entity: &str, id: String, reason: Option<&str>) -> RemoteChange {
+    RemoteChange {
+        entity: entity.to_owned(),
+        id,
+        op: ChangeOp::Delete,
+        reason: reason.map(str::to_owned),
+        version: 0,
+        modified_on: Utc::now(),
+        attributes: None,
+    }
+}
+
+fn corrupt(message: String) -> ProviderError {
+    ProviderError::Rejected {
+        code: "database_error".to_owned(),
+        message,
+    }
+}
+
+/// A page of a full read: rows after the token's key, in key order.
+fn full_page(
+    store: &mut Store,
+    def: &EntityDef,
+    shape: &Shape,
+    filters: Option<&ValidFilters>,
+    start: Position,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<RemoteChanges, ProviderError> {
+    let rows = store.page(shape, after, i64::from(limit)).map_err(failed)?;
+    let more = rows.len() == limit as usize;
+    let now = Utc::now();
+    let mut changes = Vec::with_capacity(rows.len());
+    let mut last = None;
+    for text in rows {
+        let (id, attributes) = record_of(def, shape, &text).map_err(corrupt)?;
+        last = Some(id.clone());
+        if filters.is_some_and(|f| !f.matches(def.name.as_str(), &attributes, now)) {
+            continue;
+        }
+        changes.push(upsert(def.name.as_str(), id, attributes));
+    }
+    let next = match last {
+        Some(id) if more => format!(
+            "{FULL}{}:{}",
+            start.token(),
+            Value::Object(key_object(shape, &id))
+        ),
+        _ => start.token(),
+    };
+    Ok(RemoteChanges {
+        changes,
+        next,
+        more,
+    })
+}
+
+/// A page of incremental changes: the change log after `after`, each record once, in the
+/// state it has now.
+#[allow(clippy::too_many_arguments)]
+fn incremental_page(
+    store: &mut Store,
+    def: &EntityDef,
+    shape: &Shape,
+    filters: Option<&ValidFilters>,
+    after: Position,
+    limit: u32,
+) -> Result<RemoteChanges, ProviderError> {
+    if after < store.horizon().map_err(failed)? {
+        return Err(ProviderError::TokenExpired);
+    }
+    let (logged, end) = store
+        .changes(&shape.table, after, i64::from(limit))
+        .map_err(failed)?;
+    let more = logged.len() == limit as usize;
+    // Each record once, where it last changed.
+    let mut ids: Vec<String> = Vec::new();
+    for change in logged.into_iter().rev() {
+        if !ids.contains(&change.record_id) {
+            ids.push(change.record_id);
+        }
+    }
+    ids.reverse();
+    let keys = Value::Array(
+        ids.iter()
+            .map(|id| Value::Object(key_object(shape, id)))
+            .collect(),
+    )
+    .to_string();
+    let mut rows = std::collections::HashMap::new();
+    for text in store.rows(shape, &keys).map_err(failed)? {
+        let (id, attributes) = record_of(def, shape, &text).map_err(corrupt)?;
+        rows.insert(id, attributes);
+    }
+    let now = Utc::now();
+    let entity = def.name.as_str();
+    let changes = ids
+        .into_iter()
+        .map(|id| match rows.remove(&id) {
+            None => delete(entity, id, None),
+            Some(a) if filters.is_some_and(|f| !f.matches(entity, &a, now)) => {
+                delete(entity, id, Some("OutOfScope"))
+            }
+            Some(a) => upsert(entity, id, a),
+        })
+        .collect();
+    Ok(RemoteChanges {
+        changes,
+        next: end.token(),
+        more,
+    })
+}
+
+#[async_trait]
+impl Provider for SqlProvider {
+    async fn authenticate(&self) -> Result<(), ProviderError> {
+        self.with(|state, config, target| state.store(config, target).map(|_| ()))
+            .await
+    }
+
+    async fn metadata(&self) -> Result<Vec<EntityDef>, ProviderError> {
+        self.with(|state, config, target| {
+            state.read_catalog(config, target)?;
+            let mut defs: Vec<EntityDef> = state
+                .entities(config, target)?
+                .values()
+                .map(|(d, _)| d.clone())
+                .collect();
+            defs.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(defs)
+        })
+        .await
+    }
+
+    fn left_out(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .map(|s| s.left_out.iter().map(ToString::to_string).collect())
+            .unwrap_or_default()
+    }
+
+    async fn prepare(&self, selected: &[EntityDef]) -> Result<Vec<String>, ProviderError> {
+        let consent = self.config.change_capture;
+        let names: Vec<String> = selected.iter().map(|d| d.name.to_string()).collect();
+        self.with(move |state, config, target| {
+            let mut tables = Vec::new();
+            for name in &names {
+                let (_, shape) = state.entity(config, target, name)?;
+                tables.push(Captured {
+                    table: shape.table,
+                    key: shape.key,
+                });
+            }
+            let store = state.store(config, target)?;
+            let statements = store.install_statements(&tables);
+            if !consent {
+                return Err(ProviderError::Setup {
+                    code: Code::ChangeCaptureNotInstalled,
+                    message: format!(
+                        "the sql provider reads changes through a change log and triggers it \
+                         creates in the database, and needs consent for that: connect again with \
+                         InstallChangeCapture true. It would run: {}",
+                        statements.join("; ")
+                    ),
+                });
+            }
+            store.install(&tables).map_err(failed)?;
+            Ok(vec![format!(
+                "change capture installed on {}: {}",
+                names.join(", "),
+                statements.len()
+            )])
+        })
+        .await
+    }
+
+    async fn unprepare(&self) -> Result<Vec<String>, ProviderError> {
+        self.with(|state, config, target| {
+            state.store(config, target)?.uninstall().map_err(failed)?;
+            Ok(vec![
+                "change capture removed: its change log, tables, function and triggers".to_owned(),
+            ])
+        })
+        .await
+    }
+
+    async fn changes(&self, query: &ChangesQuery) -> Result<RemoteChanges, ProviderError> {
+        let [entity] = query.entities.as_slice() else {
+            return Err(ProviderError::Rejected {
+                code: Code::InvalidParams.as_str().to_owned(),
+                message: "the sql provider reads one entity at a time".to_owned(),
+            });
+        };
+        let (entity, query) = (entity.clone(), query.clone());
+        let retention = i64::try_from(self.config.retention.as_secs()).unwrap_or(i64::MAX);
+        self.with(move |state, config, target| {
+            let (def, shape) = state.entity(config, target, &entity)?;
+            let filters = filter_of(&query, &def)?;
+            let limit = query.limit.max(1);
+            if !state.pruned {
+                state
+                    .store(config, target)?
+                    .prune(retention)
+                    .map_err(failed)?;
+                state.pruned = true;
+            }
+            let store = state.store(config, target)?;
+            match query.since.as_deref() {
+                None | Some("") => {
+                    let start = store.start().map_err(failed)?;
+                    full_page(store, &def, &shape, filters.as_ref(), start, None, limit)
+                }
+                Some(token) => match token.strip_prefix(FULL) {
+                    Some(rest) => {
+                        let (start, after) = rest
+                            .split_once(':')
+                            .and_then(|(p, k)| Some((Position::parse(p)?, k)))
+                            .ok_or(ProviderError::TokenExpired)?;
+                        full_page(
+                            store,
+                            &def,
+                            &shape,
+                            filters.as_ref(),
+                            start,
+                            Some(after),
+                            limit,
+                        )
+                    }
+                    None => {
+                        let after = Position::parse(token).ok_or(ProviderError::TokenExpired)?;
+                        incremental_page(store, &def, &shape, filters.as_ref(), after, limit)
+                    }
+                },
+            }
+        })
+        .await
+    }
+
+    async fn count(&self, entity: &str) -> Result<Option<u64>, ProviderError> {
+        let entity = entity.to_owned();
+        self.with(move |state, config, target| {
+            let (_, shape) = state.entity(config, target, &entity)?;
+            let n = state.store(config, target)?.count(&shape).map_err(failed)?;
+            Ok(u64::try_from(n).ok())
+        })
+        .await
+    }
+
+    async fn record(&self, entity: &str, id: &str) -> Result<Option<RemoteRecord>, ProviderError> {
+        let (entity, id) = (entity.to_owned(), id.to_owned());
+        self.with(move |state, config, target| {
+            let (def, shape) = state.entity(config, target, &entity)?;
+            let keys = Value::Array(vec![Value::Object(key_object(&shape, &id))]).to_string();
+            let rows = state
+                .store(config, target)?
+                .rows(&shape, &keys)
+                .map_err(failed)?;
+            let Some(text) = rows.first() else {
+                return Ok(None);
+            };
+            let (id, attributes) = record_of(&def, &shape, text).map_err(corrupt)?;
+            let now = Utc::now();
+            Ok(Some(RemoteRecord {
+                id,
+                entity,
+                version: version_of(&attributes),
+                created_on: now,
+                modified_on: now,
+                attributes,
+            }))
+        })
+        .await
+    }
+
+    async fn write_batch(
+        &self,
+        idempotency_key: &str,
+        operations: &[BatchOperation],
+    ) -> Result<Vec<Written>, ProviderError> {
+        let (key, operations) = (idempotency_key.to_owned(), operations.to_vec());
+        self.with(move |state, config, target| {
+            let entities = state.entities(config, target)?.clone();
+            let store = state.store(config, target)?;
+            write::write_batch(store, &entities, &key, &operations)
+        })
+        .await
+    }
+}

@@ -1,0 +1,97 @@
+//! The change log's ends: where a full read hands over to it, and its pruning after the
+//! tombstone retention, with the horizon that tells a reader it fell behind.
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::sql_types::BigInt;
+use diesel::sqlite::SqliteConnection;
+use diesel::{sql_query, QueryResult, QueryableByName, RunQueryDsl};
+
+use super::capture::{quote, Position, HORIZON_TABLE, LOG_TABLE};
+
+#[derive(QueryableByName)]
+struct At {
+    #[diesel(sql_type = BigInt)]
+    txid: i64,
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+}
+
+impl From<At> for Position {
+    fn from(a: At) -> Self {
+        Position {
+            txid: a.txid,
+            seq: a.seq,
+        }
+    }
+}
+
+/// The position a full read that starts now hands over at: every transaction older than the
+/// oldest one still running is visible to the read, and every later one lies after it.
+pub fn start_postgres(conn: &mut PgConnection) -> QueryResult<Position> {
+    sql_query(
+        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1 AS txid, \
+         9223372036854775807::bigint AS seq",
+    )
+    .get_result::<At>(conn)
+    .map(Position::from)
+}
+
+/// On SQLite writers are serialized: the last sequence given out is where a read begins.
+pub fn start_sqlite(conn: &mut SqliteConnection) -> QueryResult<Position> {
+    sql_query(format!(
+        "SELECT 0 AS txid, max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = '{LOG_TABLE}'), 0), \
+                               (SELECT seq FROM {HORIZON_TABLE})) AS seq"
+    ))
+    .get_result::<At>(conn)
+    .map(Position::from)
+}
+
+/// The newest position pruned away: a reader behind it may have missed changes.
+pub fn horizon_postgres(conn: &mut PgConnection, schema: &str) -> QueryResult<Position> {
+    sql_query(format!(
+        "SELECT txid, seq FROM {}.{HORIZON_TABLE}",
+        quote(schema)
+    ))
+    .get_result::<At>(conn)
+    .map(Position::from)
+}
+
+pub fn horizon_sqlite(conn: &mut SqliteConnection) -> QueryResult<Position> {
+    sql_query(format!("SELECT txid, seq FROM {HORIZON_TABLE}"))
+        .get_result::<At>(conn)
+        .map(Position::from)
+}
+
+/// Removes the changes older than `retention_secs` of finished transactions, moving the
+/// horizon up to the newest of them.
+pub fn prune_postgres(
+    conn: &mut PgConnection,
+    schema: &str,
+    retention_secs: i64,
+) -> QueryResult<()> {
+    let s = quote(schema);
+    sql_query(format!(
+        "WITH gone AS (DELETE FROM {s}.{LOG_TABLE} \
+                       WHERE at < now() - $1 * interval '1 second' \
+                         AND txid < pg_snapshot_xmin(pg_current_snapshot()) \
+                       RETURNING txid::text::bigint AS txid, seq), \
+              top AS (SELECT txid, seq FROM gone ORDER BY txid DESC, seq DESC LIMIT 1) \
+         UPDATE {s}.{HORIZON_TABLE} h SET txid = top.txid, seq = top.seq FROM top \
+         WHERE (top.txid, top.seq) > (h.txid, h.seq)"
+    ))
+    .bind::<BigInt, _>(retention_secs)
+    .execute(conn)
+    .map(|_| ())
+}
+
+pub fn prune_sqlite(conn: &mut SqliteConnection, retention_secs: i64) -> QueryResult<()> {
+    let cutoff = format!("strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-{retention_secs} seconds')");
+    conn.immediate_transaction(|conn| {
+        conn.batch_execute(&format!(
+            "UPDATE {HORIZON_TABLE} SET seq = max(seq, \
+                 coalesce((SELECT max(seq) FROM {LOG_TABLE} WHERE at < {cutoff}), 0)); \
+             DELETE FROM {LOG_TABLE} WHERE at < {cutoff};"
+        ))
+    })
+}

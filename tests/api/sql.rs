@@ -1,0 +1,396 @@
+//! The sql provider end to end: a client org kept in step with the tables of an external
+//! database (a SQLite file, or a fresh schema on the test PostgreSQL), both ways.
+
+use std::path::PathBuf;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::sql_types::{BigInt, Text};
+use diesel::sqlite::SqliteConnection;
+use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::testkit::digest::digest;
+use crate::testkit::launch::TestApp;
+
+/// An external database with a CRM's tables, removed when the test ends.
+enum External {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+    },
+    Postgres {
+        url: String,
+        schema: String,
+    },
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = Text)]
+    row: String,
+}
+
+const CRM: &str = "
+    CREATE TABLE account (
+        accountid text PRIMARY KEY,
+        name varchar(100) NOT NULL,
+        revenue numeric(19,4),
+        active boolean NOT NULL DEFAULT true,
+        updated_at timestamptz,
+        logo BINARY
+    );
+    CREATE TABLE contact (
+        contactid integer PRIMARY KEY,
+        fullname text NOT NULL,
+        accountid text REFERENCES account (accountid),
+        email varchar(200) UNIQUE
+    );
+";
+
+impl External {
+    fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("crm.db");
+        let db = Self::Sqlite { _dir: dir, path };
+        db.exec(&CRM.replace("BINARY", "blob"));
+        db
+    }
+
+    fn postgres() -> Self {
+        let url = std::env::var("ORGSYNC_TEST_POSTGRES_URL").unwrap();
+        let schema = format!("crm_{}", uuid::Uuid::new_v4().simple());
+        let db = Self::Postgres { url, schema };
+        let Self::Postgres { schema, .. } = &db else {
+            unreachable!()
+        };
+        db.exec(&format!(
+            "CREATE SCHEMA {schema}; SET search_path TO {schema}; {}",
+            CRM.replace("BINARY", "bytea")
+        ));
+        db
+    }
+
+    /// The `Url` a connection gives for it.
+    fn url(&self) -> String {
+        match self {
+            Self::Sqlite { path, .. } => format!("sqlite://{}", path.display()),
+            Self::Postgres { url, schema } => {
+                let address = url.trim_start_matches("postgres://");
+                let address = address.split_once('@').map_or(address, |(_, a)| a);
+                format!("postgres://{address}?schema={schema}")
+            }
+        }
+    }
+
+    /// The user a connection signs in as.
+    fn user(&self) -> String {
+        match self {
+            Self::Sqlite { .. } => "none".to_owned(),
+            Self::Postgres { url, .. } => url
+                .trim_start_matches("postgres://")
+                .split_once('@')
+                .map_or("postgres", |(u, _)| {
+                    u.split(':').next().unwrap_or("postgres")
+                })
+                .to_owned(),
+        }
+    }
+
+    fn postgres_conn(url: &str, schema: &str) -> PgConnection {
+        let mut conn = PgConnection::establish(url).unwrap();
+        conn.batch_execute(&format!("SET search_path TO {schema}"))
+            .unwrap();
+        conn
+    }
+
+    /// Runs plain SQL on it, as its own applications would.
+    fn exec(&self, sql: &str) {
+        match self {
+            Self::Sqlite { path, .. } => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+                conn.batch_execute("PRAGMA busy_timeout = 10000").unwrap();
+                conn.batch_execute(sql).unwrap();
+            }
+            Self::Postgres { url, schema } => {
+                let mut conn = PgConnection::establish(url).unwrap();
+                conn.batch_execute(&format!("SET search_path TO {schema}"))
+                    .unwrap_or(());
+                conn.batch_execute(sql).unwrap();
+            }
+        }
+    }
+
+    /// One text per row of `sql` (which selects a column named `row`).
+    fn rows(&self, sql: &str) -> Vec<String> {
+        let rows: Vec<Row> = match self {
+            Self::Sqlite { path, .. } => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+                sql_query(sql).load(&mut conn).unwrap()
+            }
+            Self::Postgres { url, schema } => sql_query(sql)
+                .load(&mut Self::postgres_conn(url, schema))
+                .unwrap(),
+        };
+        rows.into_iter().map(|r| r.row).collect()
+    }
+
+    /// How many objects named orgsync… (tables, triggers, functions) the database holds.
+    fn orgsync_objects(&self) -> i64 {
+        let n: Count = match self {
+            Self::Sqlite { path, .. } => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy()).unwrap();
+                sql_query("SELECT count(*) AS n FROM sqlite_schema WHERE name LIKE 'orgsync%'")
+                    .get_result(&mut conn)
+                    .unwrap()
+            }
+            Self::Postgres { url, schema } => sql_query(
+                "SELECT ((SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                          WHERE n.nspname = $1 AND c.relname LIKE 'orgsync%') \
+                       + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+                          WHERE n.nspname = $1 AND p.proname LIKE 'orgsync%') \
+                       + (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+                          JOIN pg_namespace n ON n.oid = c.relnamespace \
+                          WHERE n.nspname = $1 AND t.tgname LIKE 'orgsync%'))::bigint AS n",
+            )
+            .bind::<Text, _>(schema)
+            .get_result(&mut PgConnection::establish(url).unwrap())
+            .unwrap(),
+        };
+        n.n
+    }
+
+    /// The revenue seeded on account a1: every digit of a numeric(19,4) where the database
+    /// keeps them (SQLite keeps fifteen).
+    fn revenue(&self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "1234567.8912",
+            Self::Postgres { .. } => "90071992547409.9999",
+        }
+    }
+}
+
+impl Drop for External {
+    fn drop(&mut self) {
+        if let Self::Postgres { url, schema } = self {
+            if let Ok(mut conn) = PgConnection::establish(url) {
+                let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+fn setup(db: &External, consent: bool) -> Value {
+    json!({
+        "ProviderID": "sql",
+        "Url": db.url(),
+        "UserName": db.user(),
+        "Password": "unused-by-trust-auth",
+        "InstallChangeCapture": consent,
+        "WriteOffline": true,
+    })
+}
+
+fn parsed(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+/// The entity's summary in a finished job.
+fn counts(job: &Value, entity: &str) -> (u64, u64, u64) {
+    let s = &job["Summary"][entity];
+    let n = |k: &str| s[k].as_u64().unwrap_or(0);
+    (n("Created"), n("Updated"), n("Deleted"))
+}
+
+async fn a_database_is_kept_in_step_both_ways(app: TestApp, db: External) {
+    db.exec(&format!(
+        "INSERT INTO account (accountid, name, revenue, updated_at) VALUES \
+           ('a1', 'Contoso', {}, '2026-01-05T10:00:00Z'), ('a2', 'Fabrikam', NULL, NULL), \
+           ('a3', 'Northwind', NULL, NULL); \
+         INSERT INTO contact VALUES (1, 'Ada', 'a1', 'ada@contoso.example'), (2, 'Bob', 'a2', NULL);",
+        db.revenue()
+    ));
+
+    // Without consent nothing is created, and the job says what would be.
+    let id = app.connect_async("crm", "", setup(&db, false)).await;
+    let job = app.wait_job(&id, &["Failed", "Completed"], 30).await;
+    assert_eq!(job["Status"], "Failed", "{job}");
+    assert_eq!(
+        job["Error"]["Code"], "change_capture_not_installed",
+        "{job}"
+    );
+    assert!(
+        job["Error"]["Message"]
+            .as_str()
+            .unwrap()
+            .contains("orgsync_change_log"),
+        "{job}"
+    );
+    assert_eq!(db.orgsync_objects(), 0, "nothing made without consent");
+
+    // With it: one entity per keyed table, the foreign key a Lookup, the blob column left out
+    // and said.
+    let id = app.connect_async("crm", "", setup(&db, true)).await;
+    let job = app.wait_job(&id, &["Failed", "Completed"], 30).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    let log = app.job_log(&id).await;
+    assert!(
+        log.iter()
+            .any(|e| e["Action"] == "LeftOut"
+                && e["Message"].as_str().unwrap().contains("account.logo")),
+        "{log:?}"
+    );
+    let metadata = app
+        .get("/rest/v1/orgs/crm/metadata")
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    let contact = metadata["Entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["Name"] == "contact")
+        .unwrap();
+    let lookup = contact["Attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["Name"] == "accountid")
+        .unwrap();
+    assert_eq!(
+        (&lookup["Type"], &lookup["Target"]),
+        (&json!("Lookup"), &json!("account"))
+    );
+
+    // The first sync makes the client equal to the tables.
+    let job = app.sync("crm", json!({})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    let accounts = parsed(&format!(
+        r#"{{"a1": {{"name": "Contoso", "revenue": {}, "active": true, "updated_at": "2026-01-05T10:00:00Z"}},
+             "a2": {{"name": "Fabrikam", "active": true}},
+             "a3": {{"name": "Northwind", "active": true}}}}"#,
+        db.revenue()
+    ));
+    assert_eq!(json!(digest(&app, "crm", "account").await), accounts);
+    assert_eq!(
+        json!(digest(&app, "crm", "contact").await),
+        json!({"1": {"fullname": "Ada", "accountid": "a1", "email": "ada@contoso.example"},
+               "2": {"fullname": "Bob", "accountid": "a2"}})
+    );
+
+    // Plain SQL on the database arrives by the next sync, each change once.
+    db.exec(
+        "INSERT INTO account (accountid, name) VALUES ('a4', 'Litware'); \
+         UPDATE account SET name = 'Contoso Ltd' WHERE accountid = 'a1'; \
+         UPDATE account SET name = 'Contoso Group' WHERE accountid = 'a1'; \
+         DELETE FROM account WHERE accountid = 'a3';",
+    );
+    // One delete of three records is over the guard's 10 %: held until approved.
+    let job = app.sync("crm", json!({})).await;
+    assert_eq!(job["Status"], "Held", "{job}");
+    assert_eq!(job["Summary"]["account"]["PlannedDeletes"], 1, "{job}");
+    let job = app.approve(&job).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert_eq!(counts(&job, "account"), (1, 1, 1), "{job}");
+    let now = digest(&app, "crm", "account").await;
+    assert_eq!(now["a1"]["name"], "Contoso Group");
+    assert!(!now.contains_key("a3"));
+    let job = app.sync("crm", json!({})).await;
+    assert_eq!(counts(&job, "account"), (0, 0, 0), "nothing twice: {job}");
+
+    // Client writes reach the tables and do not come back as changes; a row the database
+    // refuses fails alone, with its message.
+    app.post("/rest/v1/orgs/crm/entities/account/records")
+        .json(&json!({"Id": "a5", "Attributes": {"name": "Adventure Works", "revenue": "42.5"}}))
+        .send()
+        .await
+        .expect(StatusCode::CREATED);
+    app.post("/rest/v1/orgs/crm/entities/contact/records")
+        .json(&json!({"Id": "3", "Attributes": {"fullname": "Cy", "accountid": "a5", "email": "ada@contoso.example"}}))
+        .send()
+        .await
+        .expect(StatusCode::CREATED);
+    app.post("/rest/v1/orgs/crm/entities/contact/records")
+        .json(&json!({"Id": "4", "Attributes": {"fullname": "Di", "accountid": "a5"}}))
+        .send()
+        .await
+        .expect(StatusCode::CREATED);
+    let job = app.sync("crm", json!({})).await;
+    assert_eq!(job["Status"], "CompletedWithErrors", "{job}");
+    assert_eq!(counts(&job, "account"), (0, 0, 0), "no echo: {job}");
+    assert_eq!(
+        db.rows("SELECT name || ':' || CAST(revenue AS TEXT) AS row FROM account WHERE accountid = 'a5'"),
+        [if matches!(db, External::Postgres { .. }) {
+            "Adventure Works:42.5000"
+        } else {
+            "Adventure Works:42.5"
+        }]
+    );
+    assert_eq!(
+        db.rows("SELECT fullname AS row FROM contact WHERE contactid > 2 ORDER BY contactid"),
+        ["Di"]
+    );
+    let failed = app
+        .get("/rest/v1/sync/crm/transactions?Status=Error")
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    let failed = failed["Transactions"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["RecordId"], "3");
+    let error = failed[0]["Error"].to_string().to_lowercase();
+    assert!(error.contains("unique"), "the database's message: {error}");
+
+    // Disconnecting with DropChangeCapture leaves no orgsync object in the database.
+    assert!(db.orgsync_objects() > 0);
+    app.delete("/rest/v1/sync/crm/connection?DropChangeCapture=true")
+        .send()
+        .await
+        .expect(StatusCode::NO_CONTENT);
+    assert_eq!(db.orgsync_objects(), 0);
+    db.exec("INSERT INTO account (accountid, name) VALUES ('a9', 'After')");
+}
+
+async fn a_sqlite_database(app: TestApp) {
+    a_database_is_kept_in_step_both_ways(app, External::sqlite()).await
+}
+
+async fn a_postgres_database(app: TestApp) {
+    if std::env::var("ORGSYNC_TEST_POSTGRES_URL").is_err() {
+        panic!("needs ORGSYNC_TEST_POSTGRES_URL");
+    }
+    a_database_is_kept_in_step_both_ways(app, External::postgres()).await
+}
+
+both_backends!(a_sqlite_database);
+
+mod external_postgres {
+    use super::*;
+
+    #[actix_web::test]
+    #[cfg_attr(
+        not(postgres_tests),
+        ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+    )]
+    async fn on_sqlite() {
+        a_postgres_database(TestApp::sqlite().await).await
+    }
+
+    #[actix_web::test]
+    #[cfg_attr(
+        not(postgres_tests),
+        ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+    )]
+    async fn on_postgres() {
+        a_postgres_database(TestApp::postgres().await).await
+    }
+}
