@@ -542,7 +542,10 @@ async fn connect_requests_are_checked_up_front(app: TestApp) {
         .send()
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_url");
-    assert!(p["detail"].as_str().unwrap().contains("postgres://host:port/db?schema=NAME"));
+    assert!(p["detail"]
+        .as_str()
+        .unwrap()
+        .contains("postgres://host:port/db?schema=NAME"));
     // Consent to change capture means nothing to another provider: refused, not ignored.
     let mut consent = connect_json(url, "x");
     consent["SyncSetup"]["InstallChangeCapture"] = json!(true);

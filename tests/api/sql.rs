@@ -306,6 +306,31 @@ async fn a_database_is_kept_in_step_both_ways(app: TestApp, db: External) {
     let job = app.sync("crm", json!({})).await;
     assert_eq!(counts(&job, "account"), (0, 0, 0), "nothing twice: {job}");
 
+    // PostgreSQL: a transaction that wrote first and commits after a later one is never
+    // skipped. While it is open nothing behind it is taken; once it commits, both arrive.
+    if let External::Postgres { url, schema } = &db {
+        let mut late = External::postgres_conn(url, schema);
+        late.batch_execute("BEGIN; INSERT INTO account (accountid, name) VALUES ('late', 'Late')")
+            .unwrap();
+        db.exec("INSERT INTO account (accountid, name) VALUES ('early', 'Early')");
+        let job = app.sync("crm", json!({})).await;
+        assert_eq!(
+            counts(&job, "account"),
+            (0, 0, 0),
+            "held behind the open one: {job}"
+        );
+        late.batch_execute("COMMIT").unwrap();
+        let job = app.sync("crm", json!({})).await;
+        assert_eq!(counts(&job, "account"), (2, 0, 0), "{job}");
+        let now = digest(&app, "crm", "account").await;
+        assert!(
+            now.contains_key("late") && now.contains_key("early"),
+            "{now:?}"
+        );
+        let job = app.sync("crm", json!({})).await;
+        assert_eq!(counts(&job, "account"), (0, 0, 0), "each once: {job}");
+    }
+
     // Client writes reach the tables and do not come back as changes; a row the database
     // refuses fails alone, with its message.
     app.post("/rest/v1/orgs/crm/entities/account/records")
@@ -358,6 +383,71 @@ async fn a_database_is_kept_in_step_both_ways(app: TestApp, db: External) {
         .expect(StatusCode::NO_CONTENT);
     assert_eq!(db.orgsync_objects(), 0);
     db.exec("INSERT INTO account (accountid, name) VALUES ('a9', 'After')");
+}
+
+/// A batch whose answer was lost is sent again with its key: the database's stored answer
+/// comes back and nothing is written twice; the key with another batch is refused.
+async fn a_replayed_batch_is_not_applied_twice(db: External) {
+    use orgsync::providers::{connect, ProviderConfig, ProviderError, Written};
+    use orgsync::wire::batch::{BatchOp, BatchOperation};
+    let provider = connect(ProviderConfig {
+        provider_id: "sql".to_owned(),
+        url: db.url(),
+        user_name: db.user(),
+        password: "unused-by-trust-auth".to_owned(),
+        timeout: std::time::Duration::from_secs(10),
+        policy: std::sync::Arc::new(orgsync::domain::policy::BackendPolicy::parse("", "").unwrap()),
+        response_limit: 1 << 20,
+        change_capture: true,
+        retention: std::time::Duration::from_secs(86_400),
+    })
+    .unwrap();
+    let defs = provider.metadata().await.unwrap();
+    provider.prepare(&defs).await.unwrap();
+    let upsert = |name: &str| BatchOperation {
+        op: BatchOp::Upsert,
+        entity: "account".to_owned(),
+        id: "r1".to_owned(),
+        attributes: Some(serde_json::from_value(json!({"name": name})).unwrap()),
+        if_version: Some(0),
+    };
+    let first = provider
+        .write_batch("batch-1", &[upsert("Once")])
+        .await
+        .unwrap();
+    assert!(
+        matches!(first[0], Written::Applied { version: Some(_) }),
+        "{first:?}"
+    );
+    // The record goes; a replay must not bring it back.
+    db.exec("DELETE FROM account WHERE accountid = 'r1'");
+    let replay = provider
+        .write_batch("batch-1", &[upsert("Once")])
+        .await
+        .unwrap();
+    assert_eq!(replay, first, "the stored answer");
+    assert!(db
+        .rows("SELECT name AS row FROM account WHERE accountid = 'r1'")
+        .is_empty());
+    let other = provider.write_batch("batch-1", &[upsert("Twice")]).await;
+    assert!(
+        matches!(&other, Err(ProviderError::Rejected { code, .. }) if code == "idempotency_key_reused"),
+        "{other:?}"
+    );
+}
+
+#[actix_web::test]
+async fn a_replayed_batch_is_not_applied_twice_sqlite() {
+    a_replayed_batch_is_not_applied_twice(External::sqlite()).await
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+)]
+async fn a_replayed_batch_is_not_applied_twice_postgres() {
+    a_replayed_batch_is_not_applied_twice(External::postgres()).await
 }
 
 async fn a_sqlite_database(app: TestApp) {
