@@ -375,6 +375,52 @@ async fn a_database_is_kept_in_step_both_ways(app: TestApp, db: External) {
     let error = failed[0]["Error"].to_string().to_lowercase();
     assert!(error.contains("unique"), "the database's message: {error}");
 
+    // UpdateMetadataAsync reads the catalog again: a new column appears, a dropped one goes.
+    db.exec("ALTER TABLE account ADD COLUMN phone varchar(20); ALTER TABLE account DROP COLUMN revenue;");
+    let accepted = app
+        .post("/rest/v1/sync/crm/UpdateMetadataAsync")
+        .send()
+        .await
+        .expect(StatusCode::ACCEPTED)
+        .json();
+    let job = app
+        .wait_job(
+            accepted["JobId"].as_str().unwrap(),
+            &["Completed", "Failed"],
+            30,
+        )
+        .await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    let metadata = app
+        .get("/rest/v1/orgs/crm/metadata")
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    let account: Vec<&str> = metadata["Entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["Name"] == "account")
+        .unwrap()["Attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["Name"].as_str().unwrap())
+        .collect();
+    assert!(
+        account.contains(&"phone") && !account.contains(&"revenue"),
+        "{account:?}"
+    );
+    db.exec("UPDATE account SET phone = '555-0100' WHERE accountid = 'a2'");
+    let job = app.sync("crm", json!({})).await;
+    // a2's phone, and a1 and a5 without the revenue that went with its column.
+    assert_eq!(counts(&job, "account").1, 3, "{job}");
+    assert_eq!(
+        digest(&app, "crm", "account").await["a2"]["phone"],
+        "555-0100"
+    );
+
     // Disconnecting with DropChangeCapture leaves no orgsync object in the database.
     assert!(db.orgsync_objects() > 0);
     app.delete("/rest/v1/sync/crm/connection?DropChangeCapture=true")
