@@ -11,6 +11,8 @@
 //!   in XML; the peak rate, and p50 and p99 at half of it (at the first size only).
 //! - W9: 200 orgs of 1000 records synced by one process, then by two sharing one PostgreSQL.
 //! - W6: a Get snapshot and a Send snapshot of N records (up to 100k), against W1's rate.
+//! - W8: the first sync of N rows from a table of an external PostgreSQL database (the sql
+//!   provider), against W1's rate (at the PostgreSQL size).
 //!
 //! `bench/run.sh` runs it; `bench/README.md` says what the figures mean. The processes are
 //! started, and talked to, with the test kit of the API tests (`tests/testkit`).
@@ -29,6 +31,7 @@ mod w2;
 mod w3;
 mod w4;
 mod w6;
+mod w8;
 mod w9;
 
 use std::time::{Duration, Instant};
@@ -45,6 +48,7 @@ use crate::w2::w2;
 use crate::w3::run_w3;
 use crate::w4::{w4, W4};
 use crate::w6::{w6, W6};
+use crate::w8::{w8, W8};
 use crate::w9::run_w9;
 
 const CLIENT_ORG: &str = "client";
@@ -89,6 +93,8 @@ struct SizeResult {
     /// At the first size only.
     w4: Option<W4>,
     postgres: Option<Result<W1, String>>,
+    /// At the PostgreSQL size.
+    w8: Option<Result<W8, String>>,
 }
 
 /// `(a, b, c s)`: the times a median was taken of.
@@ -221,6 +227,11 @@ async fn run_size(opts: &Options, n: usize) -> SizeResult {
         None
     };
     drop(server);
+    let w8 = if opts.postgres_size == Some(n) && opts.runs("w8") {
+        Some(w8(opts, &rows, dir.path(), sqlite.exec).await)
+    } else {
+        None
+    };
     SizeResult {
         n,
         avg_bytes,
@@ -229,5 +240,6 @@ async fn run_size(opts: &Options, n: usize) -> SizeResult {
         w6,
         w4,
         postgres,
+        w8,
     }
 }

@@ -150,6 +150,21 @@ pub fn print_table(
             }
             None => {}
         }
+        match &r.w8 {
+            Some(Ok(w8)) => {
+                let w1 = rate(r.n, s.exec);
+                let ratio = rate(r.n, w8.exec) / w1;
+                println!(
+                    "| W8 {n}: first sync from an external PostgreSQL table (sql provider) | {:.0} records/s ({:.2} s; wall {:.2} s) | W1 SQLite {w1:.0} records/s | {ratio:.2}× | ≥ 0.5× W1 | {} |",
+                    rate(r.n, w8.exec),
+                    w8.exec.as_secs_f64(),
+                    w8.wall.as_secs_f64(),
+                    verdict(ratio >= 0.5)
+                );
+            }
+            Some(Err(note)) => println!("| W8 {n} | skipped: {note} | | | ≥ 0.5× W1 | skipped |"),
+            None => {}
+        }
     }
     if let (Some(small), Some(large)) = (results.first(), results.last()) {
         if large.n > small.n {

@@ -11,7 +11,7 @@ use utoipa::{OpenApi, ToSchema};
 use super::body::{Body, Reply};
 use super::jobs::{accepted, JobAccepted};
 use super::links::Link;
-use super::responses::{AdminAction, AdminRead, AdminWrite, ProviderWrite};
+use super::responses::{AdminActionQueryBackend, AdminRead, AdminWrite, ProviderWrite};
 use super::OrgPath;
 use crate::auth::{Principal, Role};
 use crate::db::micros_to_datetime;
@@ -222,7 +222,7 @@ pub struct DisconnectQuery {
 #[utoipa::path(tag = "Sync", security(("bearer" = [])), params(OrgPath, DisconnectQuery),
     responses(
         (status = 204, description = "Disconnected"),
-        AdminAction,
+        AdminActionQueryBackend,
     ))]
 #[delete("/rest/v1/sync/{org}/connection")]
 async fn delete_connection(

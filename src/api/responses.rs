@@ -58,6 +58,7 @@ fn example(code: Code, detail: &str) -> serde_json::Value {
 /// The problems particular to one operation, by its id and status, in that operation's words.
 const PARTICULAR: &[(&str, u16, Code, &str)] = &[
     ("token", 401, Code::InvalidCredentials, "unknown org or user, or wrong password"),
+    ("delete_connection", 502, Code::ServerUnavailable, "the server is unavailable: the database at db.example:5432 cannot be reached"),
     ("token", 429, Code::TooManyRequests, "too many sign-in attempts; try again in 60 seconds"),
     ("create_org", 409, Code::OrgExists, "organization 'contoso' already exists"),
     ("create_user", 409, Code::UserExists, "user 'sync@contoso.example' already exists in this org"),
@@ -143,6 +144,8 @@ error_set! {
     AdminWrite: [400, 401, 403, 404, 413, 415, 422];
     /// An action without a body, by an admin of the org (or the provider).
     AdminAction: [401, 403, 404];
+    /// An action without a body but with query parameters, that may reach the backend.
+    AdminActionQueryBackend: [400, 401, 403, 404, 502];
     /// An action of the provider alone, with a body.
     ProviderWrite: [400, 401, 403, 413, 415, 422];
     /// An action of the provider alone, without a body.

@@ -171,24 +171,14 @@ async fn killed_mid_sync_resumes(observer: TestApp) {
     let connect = first.connect_async("client", &url, json!({})).await;
     first.wait_job(&connect, &["Completed"], 60).await;
     let id = first.start_sync("client", json!({})).await;
-    // Kill it once some batches have landed, well before the end.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        // Progress moves as batches land: records done out of the server's count.
-        let job = observer
-            .get(&format!("/rest/v1/jobs/{id}"))
-            .send()
-            .await
-            .json();
-        let done = job["Progress"]["Done"].as_i64().unwrap_or(0);
-        if job["Progress"]["Phase"] == "Download account" && done > 0 {
-            assert!(done < n, "the sync finished before it could be interrupted");
-            assert_eq!(job["Progress"]["Total"], n, "{job}");
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "no batch landed");
-        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
-    }
+    // Kill it once some batches have landed, well before the end. Progress moves as batches
+    // land: records done out of the server's count.
+    let job = observer.wait_progress(&id, "Download account").await;
+    assert!(
+        job["Progress"]["Done"].as_i64() < Some(n),
+        "the sync finished before it could be interrupted: {job}"
+    );
+    assert_eq!(job["Progress"]["Total"], n, "{job}");
     first.kill();
     let killed_at = observer.usage_count("client").await;
     // Change the server meanwhile: the resumed sync must bring that too.

@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::testkit::digest::digest;
-use crate::testkit::launch::TestApp;
+use crate::testkit::launch::{Launch, TestApp};
 
 /// An external database with a CRM's tables, removed when the test ends.
 enum External {
@@ -111,8 +111,41 @@ impl External {
         conn
     }
 
-    /// Runs plain SQL on it, as its own applications would.
+    /// Runs plain SQL on it, as its own applications would, then waits until the change log
+    /// can be read up to it ([`External::settle`]).
     fn exec(&self, sql: &str) {
+        self.exec_unsettled(sql);
+        self.settle();
+    }
+
+    /// On PostgreSQL, waits until every transaction that began before now has ended. Any
+    /// open transaction on the cluster (another test's) holds the change log's reader back
+    /// while it runs: the reader waits, it never skips, so a test expecting a change read by
+    /// the next sync waits too. SQLite's writers are serialized: nothing to wait for.
+    fn settle(&self) {
+        let Self::Postgres { url, .. } = self else {
+            return;
+        };
+        let mut conn = PgConnection::establish(url).unwrap();
+        let mut xid = |sql: &str| -> i64 {
+            sql_query(format!("SELECT ({sql})::text::bigint AS n"))
+                .get_result::<Count>(&mut conn)
+                .unwrap()
+                .n
+        };
+        let marker = xid("pg_current_xact_id()");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while xid("pg_snapshot_xmin(pg_current_snapshot())") <= marker {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a transaction stayed open"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// Runs plain SQL on it without waiting for the change log's reader.
+    fn exec_unsettled(&self, sql: &str) {
         match self {
             Self::Sqlite { path, .. } => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy()).unwrap();
@@ -312,7 +345,7 @@ async fn a_database_is_kept_in_step_both_ways(app: TestApp, db: External) {
         let mut late = External::postgres_conn(url, schema);
         late.batch_execute("BEGIN; INSERT INTO account (accountid, name) VALUES ('late', 'Late')")
             .unwrap();
-        db.exec("INSERT INTO account (accountid, name) VALUES ('early', 'Early')");
+        db.exec_unsettled("INSERT INTO account (accountid, name) VALUES ('early', 'Early')");
         let job = app.sync("crm", json!({})).await;
         assert_eq!(
             counts(&job, "account"),
@@ -320,6 +353,7 @@ async fn a_database_is_kept_in_step_both_ways(app: TestApp, db: External) {
             "held behind the open one: {job}"
         );
         late.batch_execute("COMMIT").unwrap();
+        db.settle();
         let job = app.sync("crm", json!({})).await;
         assert_eq!(counts(&job, "account"), (2, 0, 0), "{job}");
         let now = digest(&app, "crm", "account").await;
@@ -351,6 +385,13 @@ async fn a_database_is_kept_in_step_both_ways(app: TestApp, db: External) {
     let job = app.sync("crm", json!({})).await;
     assert_eq!(job["Status"], "CompletedWithErrors", "{job}");
     assert_eq!(counts(&job, "account"), (0, 0, 0), "no echo: {job}");
+    db.settle();
+    let job = app.sync("crm", json!({})).await;
+    assert_eq!(
+        counts(&job, "account"),
+        (0, 0, 0),
+        "no echo, later either: {job}"
+    );
     assert_eq!(
         db.rows("SELECT name || ':' || CAST(revenue AS TEXT) AS row FROM account WHERE accountid = 'a5'"),
         [if matches!(db, External::Postgres { .. }) {
@@ -431,6 +472,165 @@ async fn a_database_is_kept_in_step_both_ways(app: TestApp, db: External) {
     db.exec("INSERT INTO account (accountid, name) VALUES ('a9', 'After')");
 }
 
+/// A link's filter holds on the database's rows: on the first read (where the database decides
+/// what it can of it), and on changes (a row leaving the scope leaves the client); a dry run
+/// writes nothing and a per-item sync reads just the named record.
+async fn filters_dry_runs_and_per_item_syncs(app: TestApp, db: External) {
+    db.exec(
+        "INSERT INTO account (accountid, name, active) VALUES \
+           ('a1', 'Contoso', true), ('a2', 'contoso east', true), ('a3', 'Contoso West', false), \
+           ('a4', 'Fabrikam', true);",
+    );
+    let mut given = setup(&db, true);
+    given["Entities"] = json!(["account"]);
+    given["SyncFilters"] = json!({"account": {"Type": "and", "Conditions": [
+        {"Attribute": "active", "Operator": "eq", "Value": true},
+        {"Attribute": "name", "Operator": "begins-with", "Value": "CONTOSO"}]}});
+    given["DeleteGuard"] = json!("Off");
+    app.connect("crm", "", given).await;
+    let dry = app.sync("crm", json!({"DryRun": true})).await;
+    assert_eq!(counts(&dry, "account").0, 2, "{dry}");
+    assert!(
+        digest(&app, "crm", "account").await.is_empty(),
+        "a dry run writes nothing"
+    );
+    let job = app.sync("crm", json!({})).await;
+    assert_eq!(counts(&job, "account"), (2, 0, 0), "{job}");
+    let ids: Vec<String> = digest(&app, "crm", "account").await.into_keys().collect();
+    assert_eq!(ids, ["a1", "a2"]);
+    db.exec("UPDATE account SET active = false WHERE accountid = 'a2'; UPDATE account SET active = true WHERE accountid = 'a3';");
+    let job = app.sync("crm", json!({})).await;
+    assert_eq!(counts(&job, "account"), (1, 0, 1), "{job}");
+    let ids: Vec<String> = digest(&app, "crm", "account").await.into_keys().collect();
+    assert_eq!(ids, ["a1", "a3"]);
+    // Per item: only the named record is read, whatever else changed.
+    db.exec("UPDATE account SET name = 'Contoso HQ' WHERE accountid = 'a1'; UPDATE account SET name = 'Contoso W' WHERE accountid = 'a3';");
+    let job = app
+        .sync("crm", json!({"Entities": ["account"], "RecordIds": ["a1"]}))
+        .await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    let now = digest(&app, "crm", "account").await;
+    assert_eq!(
+        (&now["a1"]["name"], &now["a3"]["name"]),
+        (&json!("Contoso HQ"), &json!("Contoso West"))
+    );
+}
+
+async fn filters_on_a_sqlite_database(app: TestApp) {
+    filters_dry_runs_and_per_item_syncs(app, External::sqlite()).await
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+)]
+async fn filters_on_a_postgres_database() {
+    filters_dry_runs_and_per_item_syncs(TestApp::sqlite().await, External::postgres()).await
+}
+
+/// Every account of the database, id → name.
+fn names(db: &External) -> std::collections::BTreeMap<String, Value> {
+    db.rows("SELECT accountid || '|' || name AS row FROM account")
+        .into_iter()
+        .map(|r| {
+            let (id, name) = r.split_once('|').unwrap();
+            (id.to_owned(), json!(name))
+        })
+        .collect()
+}
+
+/// A client process killed in the middle of a full read of the database resumes from the last
+/// page it committed and ends equal to the table, each record applied once, with what changed
+/// in the table meanwhile.
+async fn killed_mid_full_read_resumes(observer: TestApp, db: External) {
+    let n = 4000;
+    db.exec(
+        &format!(
+            "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < {}) \
+         INSERT INTO account (accountid, name) \
+         SELECT 'acc-' || substr('0000' || i, -5, 5), 'Account ' || i FROM k",
+            n - 1
+        )
+        .replace(
+            "substr('0000' || i, -5, 5)",
+            match db {
+                External::Sqlite { .. } => "printf('%05d', i)",
+                External::Postgres { .. } => "lpad(i::text, 5, '0')",
+            },
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let process = Launch::new(&observer.db_url, dir.path())
+        .set("ORGSYNC_WORKERS", "2")
+        .set("ORGSYNC_JOB_LEASE", "2s")
+        .set("ORGSYNC_JOB_POLL", "100ms")
+        .set("ORGSYNC_JOB_BACKOFF", "200ms")
+        .set("ORGSYNC_SYNC_BATCH", "40");
+    let mut first = process.clone().label("first").start().await;
+    let mut given = setup(&db, true);
+    given["Entities"] = json!(["account"]);
+    let connect = first.connect_async("client", "", given).await;
+    first.wait_job(&connect, &["Completed"], 60).await;
+    let id = first.start_sync("client", json!({})).await;
+    let job = observer.wait_progress(&id, "Download account").await;
+    assert!(
+        job["Progress"]["Done"].as_i64() < Some(n),
+        "the sync finished before it could be interrupted: {job}"
+    );
+    first.kill();
+    let killed_at = observer.usage_count("client").await;
+    db.exec(
+        "UPDATE account SET name = 'Changed while down' WHERE accountid = 'acc-00001'; \
+             DELETE FROM account WHERE accountid = 'acc-03999';",
+    );
+    let second = process.label("second").start().await;
+    let job = second.wait_job(&id, &["Completed", "Failed"], 120).await;
+    assert_eq!(
+        (&job["Status"], &job["Tries"]),
+        (&json!("Completed"), &json!(2)),
+        "{job}"
+    );
+    assert!(killed_at < n, "killed mid-way ({killed_at} of {n})");
+    // What changed while it was down arrives by the next sync, from the change log.
+    let job = second.sync("client", json!({})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    let client: std::collections::BTreeMap<String, Value> = digest(&observer, "client", "account")
+        .await
+        .into_iter()
+        .map(|(id, a)| (id, a["name"].clone()))
+        .collect();
+    assert_eq!(client, names(&db));
+    let (changes, _) = observer
+        .all_changes("client", None, json!({"Entities": ["account"]}))
+        .await;
+    let ids: std::collections::BTreeSet<&str> =
+        changes.iter().map(|c| c["Id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), changes.len(), "each record once");
+}
+
+#[actix_web::test]
+async fn a_full_read_killed_mid_way_resumes_sqlite() {
+    killed_mid_full_read_resumes(
+        TestApp::sqlite_with(|s| s.workers = 0).await,
+        External::sqlite(),
+    )
+    .await
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+)]
+async fn a_full_read_killed_mid_way_resumes_postgres() {
+    killed_mid_full_read_resumes(
+        TestApp::postgres_with(|s| s.workers = 0).await,
+        External::postgres(),
+    )
+    .await
+}
+
 /// A batch whose answer was lost is sent again with its key: the database's stored answer
 /// comes back and nothing is written twice; the key with another batch is refused.
 async fn a_replayed_batch_is_not_applied_twice(db: External) {
@@ -507,7 +707,7 @@ async fn a_postgres_database(app: TestApp) {
     a_database_is_kept_in_step_both_ways(app, External::postgres()).await
 }
 
-both_backends!(a_sqlite_database);
+both_backends!(a_sqlite_database, filters_on_a_sqlite_database);
 
 mod external_postgres {
     use super::*;

@@ -259,6 +259,23 @@ impl Client {
         }
     }
 
+    /// Polls a job (every 5 ms, for at most 60 s) until its progress shows records done in
+    /// `phase`, and gives it: the moment to interrupt a job part-way.
+    pub async fn wait_progress(&self, id: &str, phase: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let job = self.job(id).await;
+            if job["Progress"]["Phase"] == phase && job["Progress"]["Done"].as_i64() > Some(0) {
+                return job;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nothing was done in {phase}: {job}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// The job's log entries (the first 1000).
     pub async fn job_log(&self, id: &str) -> Vec<Value> {
         let log = self

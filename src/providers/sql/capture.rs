@@ -381,6 +381,27 @@ mod tests {
             .unwrap();
     }
 
+    /// Waits until every transaction that began before now has ended. Any open transaction
+    /// on the cluster (another test's) holds the reader back for as long as it runs: the
+    /// reader waits, it never skips, and a test that expects a change read must wait too.
+    fn settle(conn: &mut PgConnection) {
+        let xid = |conn: &mut PgConnection, sql: &str| -> i64 {
+            sql_query(format!("SELECT ({sql})::text::bigint AS n"))
+                .get_result::<Count>(conn)
+                .unwrap()
+                .n
+        };
+        let marker = xid(conn, "pg_current_xact_id()");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while xid(conn, "pg_snapshot_xmin(pg_current_snapshot())") <= marker {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a transaction stayed open"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     #[test]
     #[cfg_attr(
         not(postgres_tests),
@@ -420,6 +441,7 @@ mod tests {
                 "nothing after the open transaction is read yet: {held:?}"
             );
             late.batch_execute("COMMIT").unwrap();
+            settle(&mut conn);
             let (now, at) = read_postgres(&mut conn, &schema, "account", at, 100).unwrap();
             assert_eq!(seen(&now), ["+late", "+early", "+early"]);
             writer
@@ -429,6 +451,7 @@ mod tests {
                      UPDATE {schema}.account SET accountid = 'renamed' WHERE accountid = 'early'"
                 ))
                 .unwrap();
+            settle(&mut conn);
             let (more, at) = read_postgres(&mut conn, &schema, "account", at, 100).unwrap();
             assert_eq!(seen(&more), ["-late", "-early", "+renamed"]);
             let (none, _) = read_postgres(&mut conn, &schema, "account", at, 100).unwrap();

@@ -9,11 +9,15 @@
 //! where the position is the change log's, taken before the read began; the read's last page
 //! hands that position on, and incremental reads take the change log from there. A change log
 //! row says only which record changed: the record's state is read when the change is.
+//!
+//! Filters: what the database can decide of a link's filter narrows a full read's pages
+//! ([`pushdown`]); every row read is then evaluated by the filter itself.
 
 pub mod capture;
 pub mod catalog;
 mod introspect;
 mod log;
+mod pushdown;
 mod store;
 pub mod url;
 mod values;
@@ -244,7 +248,12 @@ fn full_page(
     after: Option<&str>,
     limit: u32,
 ) -> Result<RemoteChanges, ProviderError> {
-    let rows = store.page(shape, after, i64::from(limit)).map_err(failed)?;
+    let condition = filters
+        .and_then(|f| f.filter_for(def.name.as_str()))
+        .and_then(|f| pushdown::condition(f, def, store.dialect()));
+    let rows = store
+        .page(shape, after, condition.as_deref(), i64::from(limit))
+        .map_err(failed)?;
     let more = rows.len() == limit as usize;
     let now = Utc::now();
     let mut changes = Vec::with_capacity(rows.len());

@@ -17,6 +17,7 @@ use diesel::{sql_query, Connection, QueryResult, QueryableByName, RunQueryDsl};
 use super::capture::{self, quote, Captured, Change, Position};
 use super::catalog::{self, Table};
 use super::log;
+use super::pushdown::Dialect;
 use super::url::Target;
 use crate::domain::policy::BackendPolicy;
 use crate::providers::ProviderError;
@@ -300,14 +301,25 @@ impl Store {
             .join(", ")
     }
 
+    /// Which dialect a pushed-down filter is written in.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Self::Postgres { .. } => Dialect::Postgres,
+            Self::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+
     /// Up to `limit` rows in key order after the row whose key `after` holds (a JSON object
-    /// `{key: value}`), each as JSON text.
+    /// `{key: value}`) and, when given, that meet `condition` (on the table aliased `t`),
+    /// each as JSON text.
     pub fn page(
         &mut self,
         shape: &Shape,
         after: Option<&str>,
+        condition: Option<&str>,
         limit: i64,
     ) -> QueryResult<Vec<String>> {
+        let also = condition.map_or(String::new(), |c| format!(" AND {c}"));
         let table = self.table(shape);
         let key = quote(&shape.key);
         let json = self.row_json(shape, "t");
@@ -315,9 +327,9 @@ impl Store {
             Self::Postgres { conn, .. } => {
                 let from = match after {
                     Some(_) => format!(
-                        "WHERE t.{key} > (SELECT r.{key} FROM json_populate_record(NULL::{table}, $1::json) r)"
+                        "WHERE t.{key} > (SELECT r.{key} FROM json_populate_record(NULL::{table}, $1::json) r){also}"
                     ),
-                    None => "WHERE $1::text IS NULL".to_owned(),
+                    None => format!("WHERE $1::text IS NULL{also}"),
                 };
                 sql_query(format!(
                     "SELECT row_to_json(x)::text AS row FROM \
@@ -330,8 +342,8 @@ impl Store {
             }
             Self::Sqlite(conn) => {
                 let from = match after {
-                    Some(_) => format!("WHERE t.{key} > json_extract(?1, '$.{}')", shape.key),
-                    None => "WHERE ?1 IS NULL".to_owned(),
+                    Some(_) => format!("WHERE t.{key} > json_extract(?1, '$.{}'){also}", shape.key),
+                    None => format!("WHERE ?1 IS NULL{also}"),
                 };
                 sql_query(format!(
                     "SELECT {json} AS row FROM {table} t {from} ORDER BY t.{key} LIMIT ?2"
