@@ -55,6 +55,8 @@ pub fn postgres_install(schema: &str, tables: &[Captured]) -> Vec<String> {
         format!(
             "CREATE INDEX IF NOT EXISTS {LOG_TABLE}_order ON {s}.{LOG_TABLE} (table_name, txid, seq)"
         ),
+        // Pruning finds what is past the retention without reading the whole log.
+        format!("CREATE INDEX IF NOT EXISTS {LOG_TABLE}_at ON {s}.{LOG_TABLE} (at)"),
         format!(
             "CREATE TABLE IF NOT EXISTS {s}.{HORIZON_TABLE} (\
              id int PRIMARY KEY CHECK (id = 1), txid bigint NOT NULL, seq bigint NOT NULL)"
@@ -127,6 +129,7 @@ pub fn sqlite_install(tables: &[Captured]) -> Vec<String> {
              at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
         ),
         format!("CREATE INDEX IF NOT EXISTS {LOG_TABLE}_order ON {LOG_TABLE} (table_name, seq)"),
+        format!("CREATE INDEX IF NOT EXISTS {LOG_TABLE}_at ON {LOG_TABLE} (at)"),
         "CREATE TABLE IF NOT EXISTS orgsync_writing (id INTEGER PRIMARY KEY)".to_owned(),
         format!(
             "CREATE TABLE IF NOT EXISTS {HORIZON_TABLE} (\

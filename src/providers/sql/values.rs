@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::store::Shape;
 use crate::domain::metadata::{AttributeType, EntityDef};
+use crate::domain::record::{normalize_owned, Source};
 
 /// A row's id on the wire: a text key as it is, a number as its digits.
 pub fn id_of(value: &Value) -> Option<String> {
@@ -89,6 +90,49 @@ pub fn record_of(
         attributes.insert(name, value);
     }
     Ok((id, attributes))
+}
+
+/// Attributes in the client's normal form (as they are kept, compared and hashed); a value
+/// the client could not take stays as it is, for its own checks to name.
+fn normal(def: &EntityDef, attributes: Map<String, Value>) -> Map<String, Value> {
+    normalize_owned(def, attributes.clone(), Source::Json).unwrap_or(attributes)
+}
+
+/// Whether the database made the row other than the write asked: a value it changed (a
+/// trigger, a column's scale) or filled (a default). Such a row must travel back to the
+/// client, since the write itself is not echoed. `before` and `after` are the row read before
+/// and after the write; `sent` the attributes written (a null clears).
+pub fn altered(
+    def: &EntityDef,
+    shape: &Shape,
+    before: Option<&str>,
+    after: &str,
+    sent: &Map<String, Value>,
+) -> bool {
+    let read = |text: &str| {
+        record_of(def, shape, text)
+            .map(|(_, a)| normal(def, a))
+            .ok()
+    };
+    let Some(after) = read(after) else {
+        return true;
+    };
+    let before = before.and_then(read).unwrap_or_default();
+    let sent = normal(
+        def,
+        sent.iter()
+            .filter(|(k, _)| **k != shape.key)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    );
+    def.attributes.iter().any(|a| {
+        let name = a.name.as_str();
+        let now = after.get(name);
+        match sent.get(name) {
+            Some(v) => now != Some(v).filter(|v| !v.is_null()),
+            None => now != before.get(name),
+        }
+    })
 }
 
 /// A version of a row: the same values give the same version, any change another one.

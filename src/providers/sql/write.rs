@@ -15,9 +15,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::capture::{quote, BATCHES_TABLE, POSTGRES_OURS, SQLITE_OURS, SQLITE_OURS_END};
+use super::capture::{
+    quote, BATCHES_TABLE, LOG_TABLE, POSTGRES_OURS, SQLITE_OURS, SQLITE_OURS_END,
+};
 use super::store::{failed, message, Shape, Store};
-use super::values::{key_object, record_of, row_object, version_of};
+use super::values::{altered, key_object, record_of, row_object, version_of};
 use crate::domain::error::Code;
 use crate::domain::metadata::EntityDef;
 use crate::providers::{ProviderError, Written};
@@ -87,6 +89,8 @@ trait Dialect: Connection + SimpleConnection {
     ) -> QueryResult<()>;
     fn delete(&mut self, table: &str, shape: &Shape, key: &str) -> QueryResult<usize>;
     fn kept(&mut self, batches: &str, key: &str) -> QueryResult<Option<KeptRow>>;
+    /// Logs a change of the record by hand (the triggers ignore orgsync's own writes).
+    fn log(&mut self, log: &str, table: &str, id: &str) -> QueryResult<()>;
     fn keep(&mut self, batches: &str, key: &str, request: &str, answer: &str) -> QueryResult<()>;
     fn in_transaction<T>(
         &mut self,
@@ -167,6 +171,16 @@ impl Dialect for PgConnection {
         ))
         .bind::<Text, _>(key)
         .execute(self)
+    }
+
+    fn log(&mut self, log: &str, table: &str, id: &str) -> QueryResult<()> {
+        sql_query(format!(
+            "INSERT INTO {log} (table_name, record_id, op) VALUES ($1, $2, 'U')"
+        ))
+        .bind::<Text, _>(table)
+        .bind::<Text, _>(id)
+        .execute(self)
+        .map(|_| ())
     }
 
     fn kept(&mut self, batches: &str, key: &str) -> QueryResult<Option<KeptRow>> {
@@ -251,6 +265,16 @@ impl Dialect for SqliteConnection {
         ))
         .bind::<Text, _>(key)
         .execute(self)
+    }
+
+    fn log(&mut self, log: &str, table: &str, id: &str) -> QueryResult<()> {
+        sql_query(format!(
+            "INSERT INTO {log} (table_name, record_id, op) VALUES (?, ?, 'U')"
+        ))
+        .bind::<Text, _>(table)
+        .bind::<Text, _>(id)
+        .execute(self)
+        .map(|_| ())
     }
 
     fn kept(&mut self, batches: &str, key: &str) -> QueryResult<Option<KeptRow>> {
@@ -421,6 +445,13 @@ fn one<C: Dialect>(
                     &columns,
                 )?;
                 let after = conn.current(&table, shape, &key)?;
+                // What the database made of the row beyond the write goes back to the client
+                // by the change log, like anyone else's change.
+                if let Some(text) = after.as_deref() {
+                    if altered(def, shape, current.as_deref(), text, &row) {
+                        conn.log(&format!("{prefix}{LOG_TABLE}"), &shape.table, &op.id)?;
+                    }
+                }
                 Ok(Written::Applied {
                     version: after.as_deref().and_then(|t| version(t).ok()),
                 })
