@@ -536,6 +536,119 @@ async fn filters_on_a_postgres_database() {
     filters_dry_runs_and_per_item_syncs(TestApp::sqlite().await, External::postgres()).await
 }
 
+/// A client change to a row the database changed meanwhile is a conflict, settled by the
+/// connection's policy: Manual parks it, and Resolve with the client's side writes it.
+async fn conflicts_follow_the_policy(app: TestApp, db: External) {
+    db.exec("INSERT INTO account (accountid, name) VALUES ('a1', 'Contoso'), ('a2', 'Fabrikam')");
+    let mut given = setup(&db, true);
+    given["Entities"] = json!(["account"]);
+    given["ConflictPolicy"] = json!("Manual");
+    app.connect("crm", "", given).await;
+    app.sync("crm", json!({})).await;
+    for (id, name) in [("a1", "Client name"), ("a2", "Client too")] {
+        app.patch(&format!("/rest/v1/orgs/crm/entities/account/records/{id}"))
+            .json(&json!({"Attributes": {"name": name}}))
+            .send()
+            .await
+            .expect(StatusCode::OK);
+    }
+    db.exec("UPDATE account SET name = 'Server name' WHERE accountid = 'a1'");
+    let job = app.sync("crm", json!({"Direction": "Outbound"})).await;
+    assert_eq!(job["Status"], "CompletedWithErrors", "{job}");
+    assert_eq!(
+        db.rows("SELECT accountid || '=' || name AS row FROM account ORDER BY accountid"),
+        ["a1=Server name", "a2=Client too"],
+        "the unchanged row takes the client's write, the changed one waits"
+    );
+    let conflicts = app
+        .get("/rest/v1/sync/crm/conflicts")
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    let c = &conflicts["Conflicts"][0];
+    assert_eq!(c["RecordId"], "a1", "{conflicts}");
+    assert_eq!(c["ServerRecord"]["Attributes"]["name"], "Server name");
+    let id = c["ConflictId"].as_str().unwrap();
+    app.post(&format!("/rest/v1/sync/crm/conflicts/{id}/Resolve"))
+        .json(&json!({"Take": "Client"}))
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    let job = app.sync("crm", json!({})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert_eq!(
+        db.rows("SELECT name AS row FROM account WHERE accountid = 'a1'"),
+        ["Client name"]
+    );
+}
+
+fn short_retention(settings: &mut orgsync::config::Settings) {
+    settings.tombstone_retention = std::time::Duration::from_secs(1);
+}
+
+/// The change log is pruned after the tombstone retention; a reader whose token is behind what
+/// was pruned reads the table in full instead, and misses nothing.
+async fn a_pruned_log_means_a_full_read(app: TestApp, db: External) {
+    db.exec("INSERT INTO account (accountid, name) VALUES ('a1', 'Contoso'), ('a2', 'Fabrikam')");
+    let mut given = setup(&db, true);
+    given["Entities"] = json!(["account"]);
+    given["DeleteGuard"] = json!("Off");
+    app.connect("crm", "", given).await;
+    app.sync("crm", json!({})).await;
+    db.exec(
+        "UPDATE account SET name = 'Contoso Ltd' WHERE accountid = 'a1'; \
+             DELETE FROM account WHERE accountid = 'a2'; \
+             INSERT INTO account (accountid, name) VALUES ('a3', 'Litware')",
+    );
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let job = app.sync("crm", json!({})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    let log = app.job_log(job["JobId"].as_str().unwrap()).await;
+    assert!(log.iter().any(|e| e["Action"] == "TokenExpired"), "{log:?}");
+    assert_eq!(
+        db.rows("SELECT count(*) || '' AS row FROM orgsync_change_log"),
+        ["0"],
+        "pruned"
+    );
+    let client: std::collections::BTreeMap<String, Value> = digest(&app, "crm", "account")
+        .await
+        .into_iter()
+        .map(|(id, a)| (id, a["name"].clone()))
+        .collect();
+    assert_eq!(client, names(&db));
+}
+
+async fn conflicts_on_a_sqlite_database(app: TestApp) {
+    conflicts_follow_the_policy(app, External::sqlite()).await
+}
+
+async fn pruning_on_a_sqlite_database(app: TestApp) {
+    a_pruned_log_means_a_full_read(app, External::sqlite()).await
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+)]
+async fn conflicts_on_a_postgres_database() {
+    conflicts_follow_the_policy(TestApp::postgres().await, External::postgres()).await
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+)]
+async fn pruning_on_a_postgres_database() {
+    a_pruned_log_means_a_full_read(
+        TestApp::postgres_with(short_retention).await,
+        External::postgres(),
+    )
+    .await
+}
+
 /// Every account of the database, id → name.
 fn names(db: &External) -> std::collections::BTreeMap<String, Value> {
     db.rows("SELECT accountid || '|' || name AS row FROM account")
@@ -714,7 +827,12 @@ async fn a_postgres_database(app: TestApp) {
     a_database_is_kept_in_step_both_ways(app, External::postgres()).await
 }
 
-both_backends!(a_sqlite_database, filters_on_a_sqlite_database);
+both_backends!(
+    a_sqlite_database,
+    filters_on_a_sqlite_database,
+    conflicts_on_a_sqlite_database
+);
+both_backends_with!(short_retention; pruning_on_a_sqlite_database);
 
 mod external_postgres {
     use super::*;
