@@ -583,6 +583,100 @@ async fn conflicts_follow_the_policy(app: TestApp, db: External) {
     );
 }
 
+/// The data-safety layer holds against a database: MatchOn adopts the client's own record
+/// instead of duplicating it, a local-only record stays, Additive never deletes, and a
+/// Mirror delete goes through the quarantine, from where UndoDeletes brings it back — into the
+/// table too, by the next sync.
+async fn the_safety_layer_holds(app: TestApp, db: External) {
+    db.exec(
+        "INSERT INTO account (accountid, name) VALUES \
+         ('a1', 'Contoso'), ('a2', 'Fabrikam'), ('a3', 'Northwind')",
+    );
+    app.org("crm").await;
+    app.entity(
+        "crm",
+        "account",
+        json!({"PrimaryName": "name", "Attributes": [
+            {"Name": "name", "Type": "String", "Required": true, "MaxLength": 100}]}),
+    )
+    .await;
+    app.write_batch(
+        "crm",
+        vec![
+            json!({"Op": "Upsert", "Entity": "account", "Id": "mine-1", "Attributes": {"name": " contoso "}}),
+            json!({"Op": "Upsert", "Entity": "account", "Id": "mine-2", "Attributes": {"name": "Only here"}}),
+        ],
+    )
+    .await;
+    let mut given = setup(&db, true);
+    given["Entities"] = json!(["account"]);
+    given["MatchOn"] = json!({"account": ["name"]});
+    given["SyncMode"] = json!("Additive");
+    given["DeleteGuard"] = json!("Off");
+    app.connect("crm", "", given).await;
+    let job = app.sync("crm", json!({})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert_eq!(job["Summary"]["account"]["Matched"], 1, "{job}");
+    assert_eq!(job["Summary"]["account"]["LocalOnly"], 1, "{job}");
+    let ids: Vec<String> = digest(&app, "crm", "account").await.into_keys().collect();
+    assert_eq!(ids, ["a1", "a2", "a3", "mine-2"], "adopted, not duplicated");
+
+    // Additive: a row deleted in the table stays on the client.
+    db.exec("DELETE FROM account WHERE accountid = 'a3'");
+    let job = app.sync("crm", json!({})).await;
+    assert_eq!(counts(&job, "account").2, 0, "{job}");
+    assert!(digest(&app, "crm", "account").await.contains_key("a3"));
+
+    // Mirror: the next delete is made, into the job's quarantine, and undone from there.
+    app.patch("/rest/v1/sync/crm/connection")
+        .json(&json!({"SyncMode": "Mirror"}))
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    db.exec("DELETE FROM account WHERE accountid = 'a2'");
+    let job = app.sync("crm", json!({})).await;
+    assert_eq!(counts(&job, "account").2, 1, "{job}");
+    let id = job["JobId"].as_str().unwrap();
+    let quarantine = app
+        .get(&format!("/rest/v1/jobs/{id}/quarantine"))
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(quarantine["Items"][0]["Id"], "a2", "{quarantine}");
+    assert_eq!(quarantine["Items"][0]["Attributes"]["name"], "Fabrikam");
+    app.post(&format!("/rest/v1/jobs/{id}/UndoDeletes"))
+        .json(&json!({}))
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    assert!(digest(&app, "crm", "account").await.contains_key("a2"));
+    let job = app.sync("crm", json!({})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert_eq!(
+        db.rows("SELECT name AS row FROM account WHERE accountid = 'a2'"),
+        ["Fabrikam"],
+        "restored in the table by the sync"
+    );
+    assert!(
+        digest(&app, "crm", "account").await.contains_key("mine-2"),
+        "the local-only record is still there"
+    );
+}
+
+async fn safety_on_a_sqlite_database(app: TestApp) {
+    the_safety_layer_holds(app, External::sqlite()).await
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+)]
+async fn safety_on_a_postgres_database() {
+    the_safety_layer_holds(TestApp::postgres().await, External::postgres()).await
+}
+
 fn short_retention(settings: &mut orgsync::config::Settings) {
     settings.tombstone_retention = std::time::Duration::from_secs(1);
 }
@@ -830,7 +924,8 @@ async fn a_postgres_database(app: TestApp) {
 both_backends!(
     a_sqlite_database,
     filters_on_a_sqlite_database,
-    conflicts_on_a_sqlite_database
+    conflicts_on_a_sqlite_database,
+    safety_on_a_sqlite_database
 );
 both_backends_with!(short_retention; pruning_on_a_sqlite_database);
 
