@@ -677,6 +677,78 @@ async fn safety_on_a_postgres_database() {
     the_safety_layer_holds(TestApp::postgres().await, External::postgres()).await
 }
 
+/// A Send snapshot makes the table equal to the client: every client record written, rows the
+/// client lacks deleted (into the quarantine), and none of it echoed back by the next sync.
+async fn a_send_snapshot_overrides_the_table(app: TestApp, db: External) {
+    db.exec("INSERT INTO account (accountid, name) VALUES ('a1', 'Contoso'), ('a2', 'Fabrikam')");
+    let mut given = setup(&db, true);
+    given["Entities"] = json!(["account"]);
+    given["DeleteGuard"] = json!("Off");
+    app.connect("crm", "", given).await;
+    app.sync("crm", json!({})).await;
+    app.patch("/rest/v1/orgs/crm/entities/account/records/a1")
+        .json(&json!({"Attributes": {"name": "Contoso (client)"}}))
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    app.post("/rest/v1/orgs/crm/entities/account/records")
+        .json(&json!({"Id": "c1", "Attributes": {"name": "Client only"}}))
+        .send()
+        .await
+        .expect(StatusCode::CREATED);
+    db.exec("INSERT INTO account (accountid, name) VALUES ('t1', 'Table only')");
+    let job = app.snapshot("crm", json!({"Direction": "Send"})).await;
+    let log = app.job_log(job["JobId"].as_str().unwrap()).await;
+    assert_eq!(job["Status"], "Completed", "{job} {log:?}");
+    let names = |rows: Vec<String>| rows.join(", ");
+    assert_eq!(
+        names(db.rows("SELECT accountid || '=' || name AS row FROM account ORDER BY accountid")),
+        "a1=Contoso (client), a2=Fabrikam, c1=Client only"
+    );
+    let id = job["JobId"].as_str().unwrap();
+    let quarantine = app
+        .get(&format!("/rest/v1/jobs/{id}/quarantine"))
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    let deleted: Vec<&Value> = quarantine["Items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["Action"] == "Deleted")
+        .collect();
+    assert_eq!(deleted.len(), 1, "{quarantine}");
+    assert_eq!(
+        (&deleted[0]["Id"], &deleted[0]["Attributes"]["name"]),
+        (&json!("t1"), &json!("Table only"))
+    );
+    // No echo; only the default the table gave the new row comes back.
+    db.settle();
+    let next = app.sync("crm", json!({})).await;
+    assert_eq!(counts(&next, "account"), (0, 1, 0), "{next}");
+    assert_eq!(
+        digest(&app, "crm", "account").await["c1"],
+        json!({"name": "Client only", "active": true})
+    );
+    db.settle();
+    let next = app.sync("crm", json!({})).await;
+    assert_eq!(counts(&next, "account"), (0, 0, 0), "no echo: {next}");
+}
+
+async fn send_on_a_sqlite_database(app: TestApp) {
+    a_send_snapshot_overrides_the_table(app, External::sqlite()).await
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+)]
+async fn send_on_a_postgres_database() {
+    a_send_snapshot_overrides_the_table(TestApp::postgres().await, External::postgres()).await
+}
+
 fn short_retention(settings: &mut orgsync::config::Settings) {
     settings.tombstone_retention = std::time::Duration::from_secs(1);
 }
@@ -925,7 +997,8 @@ both_backends!(
     a_sqlite_database,
     filters_on_a_sqlite_database,
     conflicts_on_a_sqlite_database,
-    safety_on_a_sqlite_database
+    safety_on_a_sqlite_database,
+    send_on_a_sqlite_database
 );
 both_backends_with!(short_retention; pruning_on_a_sqlite_database);
 

@@ -429,6 +429,12 @@ fn one<C: Dialect>(
             }
             BatchOp::Upsert => {
                 let row = match row_object(shape, &op.id, op.attributes.as_ref()) {
+                    // A new row takes the table's defaults for what it leaves empty: a null
+                    // there means "no value", and a NOT NULL column with a default has one.
+                    Ok(mut row) if current.is_none() => {
+                        row.retain(|_, v| !v.is_null());
+                        row
+                    }
                     Ok(row) => row,
                     Err(message) => {
                         return Ok(Written::Refused {
