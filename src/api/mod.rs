@@ -6,6 +6,7 @@ pub mod body;
 pub mod changes;
 pub mod conflicts;
 pub mod connection;
+pub mod explain;
 pub mod jobs;
 pub mod links;
 pub mod metadata;
@@ -72,6 +73,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(connection::Doc::openapi());
     doc.merge(sync::Doc::openapi());
     doc.merge(links::Doc::openapi());
+    doc.merge(explain::Doc::openapi());
     doc.merge(snapshots::Doc::openapi());
     doc.merge(jobs::Doc::openapi());
     doc.merge(transactions::Doc::openapi());
@@ -143,6 +145,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     connection::configure(cfg);
     sync::configure(cfg);
     links::configure(cfg);
+    explain::configure(cfg);
     snapshots::configure(cfg);
     jobs::configure(cfg);
     transactions::configure(cfg);

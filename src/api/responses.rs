@@ -144,6 +144,8 @@ error_set! {
     AdminWrite: [400, 401, 403, 404, 413, 415, 422];
     /// An action without a body, by an admin of the org (or the provider).
     AdminAction: [401, 403, 404];
+    /// A write with a body, by an admin of the org, that asks the connection's backend.
+    AdminWriteBackend: [400, 401, 403, 404, 413, 415, 422, 502];
     /// An action without a body but with query parameters, that may reach the backend.
     AdminActionQueryBackend: [400, 401, 403, 404, 502];
     /// An action of the provider alone, with a body.

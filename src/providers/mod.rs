@@ -19,6 +19,7 @@ pub use crate::domain::provider::{
 };
 use crate::wire::batch::BatchOperation;
 use crate::wire::changes::ChangeOp;
+use crate::wire::explain::Explained;
 
 /// How to reach a server org.
 #[derive(Clone)]
@@ -170,6 +171,14 @@ pub trait Provider: Send + Sync {
         idempotency_key: &str,
         operations: &[BatchOperation],
     ) -> Result<Vec<Written>, ProviderError>;
+    /// How many of `entity`'s records `filters` (by entity, in their JSON form) keeps, and
+    /// why each of `ids` is in or out, counted by the backend without sending its records.
+    async fn explain(
+        &self,
+        entity: &str,
+        filters: Option<&Value>,
+        ids: &[String],
+    ) -> Result<Explained, ProviderError>;
     /// What [`Provider::metadata`] left out of the backend's schema, and why, for the log.
     fn left_out(&self) -> Vec<String> {
         Vec::new()

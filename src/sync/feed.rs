@@ -121,6 +121,17 @@ impl Engine {
     }
 }
 
+/// A record's attributes as filters read them: its own, with `createdon` and `modifiedon`.
+pub(super) fn filterable(row: &RecordRow) -> Result<serde_json::Map<String, Value>, DbError> {
+    let mut attributes = stored_attributes(row)?;
+    let stamp = |micros| {
+        Value::String(micros_to_datetime(micros).to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    };
+    attributes.insert("createdon".to_owned(), stamp(row.created_on));
+    attributes.insert("modifiedon".to_owned(), stamp(row.modified_on));
+    Ok(attributes)
+}
+
 /// Turns rows (version order; `more` when the page ended before the feed did) into the
 /// page. The org's last version was read before the rows, so every version up to it is
 /// visible to the row query: a page that reaches the end may move `Next` up to it.
@@ -157,15 +168,7 @@ fn page_of(
             continue;
         }
         if let Some(filters) = filters.filter(|f| f.filter_for(&row.entity).is_some()) {
-            let mut attributes = stored_attributes(&row)?;
-            let stamp = |micros| {
-                Value::String(
-                    micros_to_datetime(micros).to_rfc3339_opts(SecondsFormat::AutoSi, true),
-                )
-            };
-            attributes.insert("createdon".to_owned(), stamp(row.created_on));
-            attributes.insert("modifiedon".to_owned(), stamp(row.modified_on));
-            if !filters.matches(&row.entity, &attributes, now) {
+            if !filters.matches(&row.entity, &filterable(&row)?, now) {
                 if reader_may_hold {
                     changes.push(delete(Some("OutOfScope"), &row));
                 }

@@ -11,6 +11,7 @@ pub mod connect;
 pub mod connection;
 pub mod download;
 pub mod error;
+pub mod explain;
 pub mod feed;
 pub mod metadata;
 pub mod outbox;

@@ -270,6 +270,25 @@ async fn story(app: &TestApp, media: &'static str) -> BTreeSet<(String, String)>
         &[],
     )
     .await;
+
+    // What a filter keeps of the server's records, asked without moving them.
+    let explained = run
+        .example(
+            "explain_link",
+            &[("org", "fabrikam"), ("entity", "account")],
+            &[],
+        )
+        .await
+        .json();
+    assert_eq!(
+        (
+            &explained["Records"][0]["InScope"],
+            &explained["Records"][1]["Exists"]
+        ),
+        (&json!(false), &json!(false)),
+        "a-17 is Inactive, a-99 does not exist: {explained}"
+    );
+    run.example("explain_org", SERVER, &[]).await;
     run.ran
 }
 

@@ -49,6 +49,7 @@ mod changes;
 mod connect;
 mod contract;
 mod examples;
+mod explain;
 mod hostile;
 mod limits;
 mod metadata;

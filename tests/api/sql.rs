@@ -495,6 +495,27 @@ async fn filters_dry_runs_and_per_item_syncs(app: TestApp, db: External) {
         {"Attribute": "name", "Operator": "begins-with", "Value": "CONTOSO"}]}});
     given["DeleteGuard"] = json!("Off");
     app.connect("crm", "", given).await;
+    // Explain counts in the database: the link's filter keeps two of four rows, and says why
+    // a3 is out.
+    let explained = app
+        .post("/rest/v1/sync/crm/links/account/Explain")
+        .json(&json!({"RecordIds": ["a3", "a9"]}))
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(
+        (&explained["InScope"], &explained["Total"]),
+        (&json!(2), &json!(4)),
+        "{explained}"
+    );
+    assert_eq!(
+        explained["Records"],
+        json!([
+            {"Id": "a3", "Exists": true, "InScope": false, "Failed": [
+                {"Attribute": "active", "Operator": "eq", "Value": true, "Actual": false}]},
+            {"Id": "a9", "Exists": false, "InScope": false, "Failed": []}])
+    );
     let dry = app.sync("crm", json!({"DryRun": true})).await;
     assert_eq!(counts(&dry, "account").0, 2, "{dry}");
     assert!(

@@ -53,6 +53,7 @@ use serde_json::Value;
 use super::metadata::AttributeType;
 use error::{shorten, unknown_operator, Ctx};
 use eval::Compiled;
+pub use eval::Failed;
 
 pub use caps::{MAX_CONDITIONS, MAX_VALUES, MAX_VALUE_CHARS};
 

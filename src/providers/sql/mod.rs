@@ -44,8 +44,11 @@ use crate::domain::filter::{SyncFilters, ValidFilters};
 use crate::domain::metadata::{AttributeType, EntityDef};
 use crate::wire::batch::BatchOperation;
 use crate::wire::changes::ChangeOp;
+use crate::wire::explain::{Explained, ExplainedRecord};
 
 const FULL: &str = "full:";
+/// Rows read per page while Explain counts.
+const EXPLAIN_PAGE: i64 = 1000;
 
 pub struct SqlProvider {
     config: ProviderConfig,
@@ -192,8 +195,11 @@ impl SqlProvider {
 }
 
 /// The filter of one entity, typed by its definition.
-fn filter_of(query: &ChangesQuery, def: &EntityDef) -> Result<Option<ValidFilters>, ProviderError> {
-    let Some(json) = &query.filters else {
+fn filter_of(
+    filters: Option<&Value>,
+    def: &EntityDef,
+) -> Result<Option<ValidFilters>, ProviderError> {
+    let Some(json) = filters else {
         return Ok(None);
     };
     let refused = |e: crate::domain::filter::FilterError| ProviderError::Rejected {
@@ -421,7 +427,7 @@ impl Provider for SqlProvider {
         let retention = i64::try_from(self.config.retention.as_secs()).unwrap_or(i64::MAX);
         self.with(move |state, config, target| {
             let (def, shape) = state.entity(config, target, &entity)?;
-            let filters = filter_of(&query, &def)?;
+            let filters = filter_of(query.filters.as_ref(), &def)?;
             let limit = query.limit.max(1);
             if !state.pruned {
                 state
@@ -458,6 +464,89 @@ impl Provider for SqlProvider {
                     }
                 },
             }
+        })
+        .await
+    }
+
+    async fn explain(
+        &self,
+        entity: &str,
+        filters: Option<&Value>,
+        ids: &[String],
+    ) -> Result<Explained, ProviderError> {
+        let (entity, filters, ids) = (entity.to_owned(), filters.cloned(), ids.to_vec());
+        self.with(move |state, config, target| {
+            let (def, shape) = state.entity(config, target, &entity)?;
+            let filters = filter_of(filters.as_ref(), &def)?;
+            let store = state.store(config, target)?;
+            let mut out = Explained {
+                total: u64::try_from(store.count(&shape).map_err(failed)?).unwrap_or(0),
+                ..Explained::default()
+            };
+            let now = Utc::now();
+            match &filters {
+                None => out.in_scope = out.total,
+                Some(f) => {
+                    // Read in pages of what the database can already tell is in scope.
+                    let condition = f
+                        .filter_for(&entity)
+                        .and_then(|filter| pushdown::condition(filter, &def, store.dialect()));
+                    let mut after: Option<String> = None;
+                    loop {
+                        let rows = store
+                            .page(&shape, after.as_deref(), condition.as_deref(), EXPLAIN_PAGE)
+                            .map_err(failed)?;
+                        let mut last = None;
+                        for text in &rows {
+                            let (id, attributes) =
+                                record_of(&def, &shape, text).map_err(corrupt)?;
+                            out.in_scope += u64::from(f.matches(&entity, &attributes, now));
+                            last = Some(id);
+                        }
+                        match last {
+                            Some(id) if rows.len() as i64 == EXPLAIN_PAGE => {
+                                after = Some(Value::Object(key_object(&shape, &id)).to_string())
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+            }
+            let keys = Value::Array(
+                ids.iter()
+                    .map(|id| Value::Object(key_object(&shape, id)))
+                    .collect(),
+            )
+            .to_string();
+            let mut found = std::collections::HashMap::new();
+            for text in store.rows(&shape, &keys).map_err(failed)? {
+                let (id, attributes) = record_of(&def, &shape, &text).map_err(corrupt)?;
+                found.insert(id, attributes);
+            }
+            out.records = ids
+                .into_iter()
+                .map(|id| match found.get(&id) {
+                    None => ExplainedRecord {
+                        id,
+                        exists: false,
+                        in_scope: false,
+                        failed: Vec::new(),
+                    },
+                    Some(attributes) => {
+                        let failed = filters
+                            .as_ref()
+                            .map(|f| f.explain(&entity, attributes, now))
+                            .unwrap_or_default();
+                        ExplainedRecord {
+                            id,
+                            exists: true,
+                            in_scope: failed.is_empty(),
+                            failed: failed.into_iter().map(Into::into).collect(),
+                        }
+                    }
+                })
+                .collect();
+            Ok(out)
         })
         .await
     }

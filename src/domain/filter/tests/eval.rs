@@ -130,3 +130,43 @@ fn system_attributes_are_filterable_as_datetimes() {
         json!({"createdon": "2026-01-02T00:00:00Z", "modifiedon": "2026-01-31T11:00:00Z"})
     ));
 }
+
+#[test]
+fn explain_names_each_failed_condition_with_the_records_value() {
+    let filters = from_json(json!({"thing": {
+        "Type": "and",
+        "Conditions": [cond("count", "gt", json!(10)), conds("name", "in", json!(["a", "b"]))],
+        "Filters": [{"Type": "or", "Conditions": [
+            cond("active", "eq", json!(true)),
+            json!({"Attribute": "price", "Operator": "not-null"})]}]
+    }}))
+    .unwrap();
+    let why = |r: Value| filters.explain("thing", &record(r), now());
+    assert!(why(json!({"count": 11, "name": "A", "active": true})).is_empty());
+    let failed = why(json!({"count": 3, "name": "a", "active": false}));
+    let seen: Vec<(&str, &str, Value, Value)> = failed
+        .iter()
+        .map(|f| {
+            (
+                f.attribute.as_str(),
+                f.operator.as_str(),
+                f.value.clone(),
+                f.actual.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("count", "gt", json!(10), json!(3)),
+            ("active", "eq", json!(true), json!(false)),
+            ("price", "not-null", Value::Null, Value::Null),
+        ],
+        "the passing condition is not named; both branches of the failed or are"
+    );
+    assert_eq!(
+        why(json!({"count": 11, "active": true}))[0].value,
+        json!(["a", "b"]),
+        "a list operator shows its list"
+    );
+}
