@@ -18,6 +18,7 @@ pub mod records;
 pub mod responses;
 pub mod snapshots;
 pub mod sync;
+pub mod timeline;
 pub mod transactions;
 pub mod xml;
 
@@ -74,6 +75,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(sync::Doc::openapi());
     doc.merge(links::Doc::openapi());
     doc.merge(explain::Doc::openapi());
+    doc.merge(timeline::Doc::openapi());
     doc.merge(snapshots::Doc::openapi());
     doc.merge(jobs::Doc::openapi());
     doc.merge(transactions::Doc::openapi());
@@ -146,6 +148,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     sync::configure(cfg);
     links::configure(cfg);
     explain::configure(cfg);
+    timeline::configure(cfg);
     snapshots::configure(cfg);
     jobs::configure(cfg);
     transactions::configure(cfg);

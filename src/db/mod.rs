@@ -30,6 +30,7 @@ pub mod records;
 pub mod schema;
 pub mod snapshots;
 pub mod staged;
+pub mod timeline;
 pub mod transactions;
 pub mod types;
 pub mod users;

@@ -21,6 +21,7 @@ pub mod run;
 pub mod scope;
 pub mod setup;
 pub mod snapshot;
+pub mod timeline;
 pub mod undo;
 pub mod upload;
 pub mod write;

@@ -90,6 +90,16 @@ pub async fn run(
                 ),
             )
             .await?;
+            let notes = uploaded
+                .notes
+                .iter()
+                .map(|n| {
+                    ctx.entry(n.level, n.action, n.message.clone())
+                        .entity(&n.entity)
+                        .record(&n.id)
+                })
+                .collect();
+            ctx.log(notes).await?;
             held |= uploaded.held;
             for (entity, part) in uploaded.summary {
                 summary.entry(entity).or_default().absorb(part);

@@ -10,3 +10,4 @@ pub mod explain;
 pub mod orgs;
 pub mod problem;
 pub mod sync;
+pub mod timeline;

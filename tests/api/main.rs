@@ -63,4 +63,5 @@ mod security;
 mod snapshots;
 mod sql;
 mod sync;
+mod timeline;
 mod transactions;

@@ -18,7 +18,7 @@ use crate::db::records::{self, Precondition, WriteKind, WriteOp};
 use crate::db::transactions::{self as tx, Delivered};
 use crate::db::{metadata, now_micros, write_tx, DbConn, DbResult, Json};
 use crate::domain::error::{Code, Refusal};
-use crate::domain::jobs::Summary;
+use crate::domain::jobs::{LogLevel, Summary};
 use crate::domain::names::RecordId;
 use crate::domain::record::{normalize, Source};
 use crate::domain::safety::DeleteGuard;
@@ -39,6 +39,19 @@ pub struct Uploaded {
     pub failed: Vec<String>,
     /// The delete guard held the deletes of some entity: the job ends `Held`.
     pub held: bool,
+    /// What became of each record's operation, for the job's log (and a record's timeline).
+    pub notes: Vec<UploadNote>,
+}
+
+/// What became of one record's operation in an upload.
+#[derive(Debug, Clone)]
+pub struct UploadNote {
+    pub level: LogLevel,
+    /// `Deliver`, `Fail` or `Conflict`.
+    pub action: &'static str,
+    pub entity: String,
+    pub id: String,
+    pub message: String,
 }
 
 pub struct Upload<'a> {
@@ -220,6 +233,13 @@ impl<'a> Upload<'a> {
             };
             match server_version {
                 Ok(server_version) => {
+                    out.notes.push(UploadNote {
+                        level: LogLevel::Info,
+                        action: "Deliver",
+                        entity: op.entity.clone(),
+                        id: op.id.clone(),
+                        message: format!("{:?} delivered to the server", op.op),
+                    });
                     delivered.push(Delivered {
                         ids: ids.clone(),
                         entity: op.entity.clone(),
@@ -230,6 +250,16 @@ impl<'a> Upload<'a> {
                     out.delivered.extend(ids.iter().cloned());
                 }
                 Err(error) => {
+                    out.notes.push(UploadNote {
+                        level: LogLevel::Error,
+                        action: "Fail",
+                        entity: op.entity.clone(),
+                        id: op.id.clone(),
+                        message: format!(
+                            "the server refused it ({}): {}",
+                            error.code, error.message
+                        ),
+                    });
                     refused.push((ids.clone(), error));
                     entry.failed += 1;
                     out.failed.extend(ids.iter().cloned());
@@ -268,6 +298,32 @@ impl<'a> Upload<'a> {
         let server = self.provider.record(&op.entity, &op.id).await?;
         let members = ids.to_vec();
         let org_id = self.org_id;
+        let changed = match &server {
+            Some(r) => format!(
+                "the server changed the record (now at version {})",
+                r.version
+            ),
+            None => "the server deleted the record".to_owned(),
+        };
+        let settled = match self.policy {
+            ConflictPolicy::ServerWins => {
+                "ServerWins: the server's record stays, the client's change is dropped".to_owned()
+            }
+            ConflictPolicy::ClientWins => {
+                "ClientWins: the attributes the client changed are sent again".to_owned()
+            }
+            ConflictPolicy::ClientWinsFull => {
+                "ClientWinsFull: the client's whole record is sent again".to_owned()
+            }
+            ConflictPolicy::Manual => "Manual: parked as a conflict until Resolve".to_owned(),
+        };
+        out.notes.push(UploadNote {
+            level: LogLevel::Warning,
+            action: "Conflict",
+            entity: op.entity.clone(),
+            id: op.id.clone(),
+            message: format!("{changed} after the version the client wrote on; {settled}"),
+        });
         match self.policy {
             ConflictPolicy::ServerWins => {
                 self.engine
