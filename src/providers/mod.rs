@@ -38,6 +38,9 @@ pub struct ProviderConfig {
     pub change_capture: bool,
     /// How long the backend keeps what a reader may still ask for (the change log).
     pub retention: Duration,
+    /// Who this connection is to the backend: its own writes are marked with it, so they are
+    /// not read back as changes while another connection's are (the sql provider).
+    pub writer: String,
 }
 
 impl std::fmt::Debug for ProviderConfig {

@@ -385,6 +385,9 @@ impl Engine {
             response_limit: self.settings.provider_response_limit,
             change_capture: connection.change_capture,
             retention: self.settings.tombstone_retention,
+            // Stable for the connection's life, shared by the processes serving it, and
+            // another connection's (of this instance or another) in practice never.
+            writer: format!("c{}-{}", connection.org_id, connection.created_on),
         })?)
     }
 

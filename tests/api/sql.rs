@@ -770,6 +770,47 @@ async fn send_on_a_postgres_database() {
     a_send_snapshot_overrides_the_table(TestApp::postgres().await, External::postgres()).await
 }
 
+/// Two client orgs on the same tables: what one writes reaches the other by its next sync,
+/// and comes back to neither as an echo.
+async fn two_connections_share_a_database(app: TestApp, db: External) {
+    db.exec("INSERT INTO account (accountid, name) VALUES ('a1', 'Contoso')");
+    for org in ["crm", "crm2"] {
+        let mut given = setup(&db, true);
+        given["Entities"] = json!(["account"]);
+        app.connect(org, "", given).await;
+        app.sync(org, json!({})).await;
+    }
+    app.patch("/rest/v1/orgs/crm/entities/account/records/a1")
+        .json(&json!({"Attributes": {"name": "From crm"}}))
+        .send()
+        .await
+        .expect(StatusCode::OK);
+    let job = app.sync("crm", json!({})).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    db.settle();
+    let mine = app.sync("crm", json!({})).await;
+    assert_eq!(counts(&mine, "account"), (0, 0, 0), "no echo: {mine}");
+    let theirs = app.sync("crm2", json!({})).await;
+    assert_eq!(counts(&theirs, "account"), (0, 1, 0), "{theirs}");
+    assert_eq!(
+        digest(&app, "crm2", "account").await["a1"]["name"],
+        "From crm"
+    );
+}
+
+async fn shared_sqlite_database(app: TestApp) {
+    two_connections_share_a_database(app, External::sqlite()).await
+}
+
+#[actix_web::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs ORGSYNC_TEST_POSTGRES_URL at build time"
+)]
+async fn shared_postgres_database() {
+    two_connections_share_a_database(TestApp::postgres().await, External::postgres()).await
+}
+
 fn short_retention(settings: &mut orgsync::config::Settings) {
     settings.tombstone_retention = std::time::Duration::from_secs(1);
 }
@@ -953,6 +994,7 @@ async fn a_replayed_batch_is_not_applied_twice(db: External) {
         response_limit: 1 << 20,
         change_capture: true,
         retention: std::time::Duration::from_secs(86_400),
+        writer: "replay-test".to_owned(),
     })
     .unwrap();
     let defs = provider.metadata().await.unwrap();
@@ -1019,7 +1061,8 @@ both_backends!(
     filters_on_a_sqlite_database,
     conflicts_on_a_sqlite_database,
     safety_on_a_sqlite_database,
-    send_on_a_sqlite_database
+    send_on_a_sqlite_database,
+    shared_sqlite_database
 );
 both_backends_with!(short_retention; pruning_on_a_sqlite_database);
 

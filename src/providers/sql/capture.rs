@@ -8,9 +8,10 @@
 //! transaction that commits after a later one is read when it commits, never skipped. On
 //! SQLite writers are serialized, so the sequence is the commit order.
 //!
-//! orgsync's own writes are not echoed: on PostgreSQL its transactions set
-//! `orgsync.writing` locally, on SQLite they hold a row in `orgsync_writing`; the triggers
-//! record nothing while either is there.
+//! orgsync's own writes are not echoed: on PostgreSQL its transactions set `orgsync.writing`
+//! locally to the writing connection's id, on SQLite they hold a row in `orgsync_writing`
+//! naming it; the triggers record it as the change's writer, and that connection's reader
+//! skips its own changes while every other connection on the same tables takes them.
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
@@ -50,7 +51,8 @@ pub fn postgres_install(schema: &str, tables: &[Captured]) -> Vec<String> {
              table_name text NOT NULL, \
              record_id text NOT NULL, \
              op char(1) NOT NULL, \
-             at timestamptz NOT NULL DEFAULT now())"
+             at timestamptz NOT NULL DEFAULT now(), \
+             writer text)"
         ),
         format!(
             "CREATE INDEX IF NOT EXISTS {LOG_TABLE}_order ON {s}.{LOG_TABLE} (table_name, txid, seq)"
@@ -72,15 +74,15 @@ pub fn postgres_install(schema: &str, tables: &[Captured]) -> Vec<String> {
         format!(
             "CREATE OR REPLACE FUNCTION {s}.{TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $f$\n\
              DECLARE\n  key text := TG_ARGV[0];\n  old_id text;\n  new_id text;\n\
+             \x20 who text := nullif(current_setting('orgsync.writing', true), '');\n\
              BEGIN\n\
-             \x20 IF coalesce(current_setting('orgsync.writing', true), '') = 'on' THEN RETURN NULL; END IF;\n\
              \x20 IF TG_OP <> 'INSERT' THEN old_id := to_jsonb(OLD) ->> key; END IF;\n\
              \x20 IF TG_OP <> 'DELETE' THEN new_id := to_jsonb(NEW) ->> key; END IF;\n\
              \x20 IF old_id IS NOT NULL AND old_id IS DISTINCT FROM new_id THEN\n\
-             \x20   INSERT INTO {s}.{LOG_TABLE} (table_name, record_id, op) VALUES (TG_TABLE_NAME, old_id, 'D');\n\
+             \x20   INSERT INTO {s}.{LOG_TABLE} (table_name, record_id, op, writer) VALUES (TG_TABLE_NAME, old_id, 'D', who);\n\
              \x20 END IF;\n\
              \x20 IF new_id IS NOT NULL THEN\n\
-             \x20   INSERT INTO {s}.{LOG_TABLE} (table_name, record_id, op) VALUES (TG_TABLE_NAME, new_id, 'U');\n\
+             \x20   INSERT INTO {s}.{LOG_TABLE} (table_name, record_id, op, writer) VALUES (TG_TABLE_NAME, new_id, 'U', who);\n\
              \x20 END IF;\n\
              \x20 RETURN NULL;\n\
              END\n$f$"
@@ -126,11 +128,13 @@ pub fn sqlite_install(tables: &[Captured]) -> Vec<String> {
              table_name TEXT NOT NULL, \
              record_id TEXT NOT NULL, \
              op TEXT NOT NULL, \
-             at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
+             at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), \
+             writer TEXT)"
         ),
         format!("CREATE INDEX IF NOT EXISTS {LOG_TABLE}_order ON {LOG_TABLE} (table_name, seq)"),
         format!("CREATE INDEX IF NOT EXISTS {LOG_TABLE}_at ON {LOG_TABLE} (at)"),
-        "CREATE TABLE IF NOT EXISTS orgsync_writing (id INTEGER PRIMARY KEY)".to_owned(),
+        "CREATE TABLE IF NOT EXISTS orgsync_writing (id INTEGER PRIMARY KEY, writer TEXT NOT NULL)"
+            .to_owned(),
         format!(
             "CREATE TABLE IF NOT EXISTS {HORIZON_TABLE} (\
              id INTEGER PRIMARY KEY CHECK (id = 1), txid INTEGER NOT NULL, seq INTEGER NOT NULL)"
@@ -146,29 +150,31 @@ pub fn sqlite_install(tables: &[Captured]) -> Vec<String> {
         let (table, key) = (quote(&t.table), quote(&t.key));
         let name = |op: &str| quote(&format!("{TRIGGER}_{}_{op}", t.table));
         let lit = t.table.replace('\'', "''");
-        let unless_ours = "WHEN NOT EXISTS (SELECT 1 FROM orgsync_writing)";
+        // Who wrote: the connection whose transaction holds the orgsync_writing row, or nobody
+        // of orgsync's (NULL).
+        let who = "(SELECT writer FROM orgsync_writing WHERE id = 1)";
         let log = |id: &str, op: &str| {
             format!(
-                "INSERT INTO {LOG_TABLE} (table_name, record_id, op) VALUES ('{lit}', CAST({id} AS TEXT), '{op}');"
+                "INSERT INTO {LOG_TABLE} (table_name, record_id, op, writer) VALUES ('{lit}', CAST({id} AS TEXT), '{op}', {who});"
             )
         };
         for op in ["insert", "update", "delete"] {
             out.push(format!("DROP TRIGGER IF EXISTS {}", name(op)));
         }
         out.push(format!(
-            "CREATE TRIGGER {} AFTER INSERT ON {table} {unless_ours} BEGIN {} END",
+            "CREATE TRIGGER {} AFTER INSERT ON {table} BEGIN {} END",
             name("insert"),
             log(&format!("NEW.{key}"), "U")
         ));
         out.push(format!(
-            "CREATE TRIGGER {} AFTER UPDATE ON {table} {unless_ours} BEGIN \
-             INSERT INTO {LOG_TABLE} (table_name, record_id, op) \
-             SELECT '{lit}', CAST(OLD.{key} AS TEXT), 'D' WHERE OLD.{key} IS NOT NEW.{key}; {} END",
+            "CREATE TRIGGER {} AFTER UPDATE ON {table} BEGIN \
+             INSERT INTO {LOG_TABLE} (table_name, record_id, op, writer) \
+             SELECT '{lit}', CAST(OLD.{key} AS TEXT), 'D', {who} WHERE OLD.{key} IS NOT NEW.{key}; {} END",
             name("update"),
             log(&format!("NEW.{key}"), "U")
         ));
         out.push(format!(
-            "CREATE TRIGGER {} AFTER DELETE ON {table} {unless_ours} BEGIN {} END",
+            "CREATE TRIGGER {} AFTER DELETE ON {table} BEGIN {} END",
             name("delete"),
             log(&format!("OLD.{key}"), "D")
         ));
@@ -264,12 +270,13 @@ fn changes_of(rows: Vec<LogRow>, after: Position) -> (Vec<Change>, Position) {
     (changes, end)
 }
 
-/// Up to `limit` changes of `table` after `after` of finished transactions, with the position
-/// after them.
+/// Up to `limit` changes of `table` after `after` of finished transactions, but those `reader`
+/// wrote itself, with the position after them.
 pub fn read_postgres(
     conn: &mut PgConnection,
     schema: &str,
     table: &str,
+    reader: &str,
     after: Position,
     limit: i64,
 ) -> QueryResult<(Vec<Change>, Position)> {
@@ -278,6 +285,7 @@ pub fn read_postgres(
          FROM {}.{LOG_TABLE} \
          WHERE table_name = $1 AND (txid, seq) > ($2::text::xid8, $3) \
            AND txid < pg_snapshot_xmin(pg_current_snapshot()) \
+           AND writer IS DISTINCT FROM $5 \
          ORDER BY txid, seq LIMIT $4",
         quote(schema)
     ))
@@ -285,33 +293,55 @@ pub fn read_postgres(
     .bind::<BigInt, _>(after.txid)
     .bind::<BigInt, _>(after.seq)
     .bind::<BigInt, _>(limit)
+    .bind::<Text, _>(reader)
     .load(conn)?;
     Ok(changes_of(rows, after))
 }
 
-/// Up to `limit` changes of `table` after `after`, with the position after them.
+/// Up to `limit` changes of `table` after `after`, but those `reader` wrote itself, with the
+/// position after them.
 pub fn read_sqlite(
     conn: &mut SqliteConnection,
     table: &str,
+    reader: &str,
     after: Position,
     limit: i64,
 ) -> QueryResult<(Vec<Change>, Position)> {
     let rows: Vec<LogRow> = sql_query(format!(
         "SELECT 0 AS txid, seq, table_name, record_id, op FROM {LOG_TABLE} \
-         WHERE table_name = ? AND seq > ? ORDER BY seq LIMIT ?"
+         WHERE table_name = ? AND seq > ? AND (writer IS NULL OR writer <> ?) \
+         ORDER BY seq LIMIT ?"
     ))
     .bind::<Text, _>(table)
     .bind::<BigInt, _>(after.seq)
+    .bind::<Text, _>(reader)
     .bind::<BigInt, _>(limit)
     .load(conn)?;
     Ok(changes_of(rows, after))
 }
 
-/// Marks the rest of the current PostgreSQL transaction as orgsync's own writes.
-pub const POSTGRES_OURS: &str = "SET LOCAL orgsync.writing = 'on'";
-/// Marks orgsync's own writes in the current SQLite transaction (and [`SQLITE_OURS_END`]
-/// ends that before it commits).
-pub const SQLITE_OURS: &str = "INSERT OR IGNORE INTO orgsync_writing (id) VALUES (1)";
+/// A SQL string literal.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Marks the rest of the current PostgreSQL transaction as `writer`'s (a connection's) own
+/// writes: its reader skips them, every other reader takes them.
+pub fn postgres_ours(writer: &str) -> String {
+    format!(
+        "SELECT set_config('orgsync.writing', {}, true)",
+        literal(writer)
+    )
+}
+
+/// Marks `writer`'s writes in the current SQLite transaction ([`SQLITE_OURS_END`] ends that
+/// before it commits).
+pub fn sqlite_ours(writer: &str) -> String {
+    format!(
+        "INSERT OR REPLACE INTO orgsync_writing (id, writer) VALUES (1, {})",
+        literal(writer)
+    )
+}
 pub const SQLITE_OURS_END: &str = "DELETE FROM orgsync_writing";
 
 #[cfg(test)]
@@ -360,18 +390,25 @@ mod tests {
         )
         .unwrap();
         conn.batch_execute(&format!(
-            "BEGIN; {SQLITE_OURS}; INSERT INTO account VALUES ('ours', 'O'); {SQLITE_OURS_END}; COMMIT;"
+            "BEGIN; {}; INSERT INTO account VALUES ('ours', 'O'); {SQLITE_OURS_END}; COMMIT;",
+            sqlite_ours("me")
         ))
         .unwrap();
-        let (first, at) = read_sqlite(&mut conn, "account", Position::default(), 3).unwrap();
+        let (first, at) = read_sqlite(&mut conn, "account", "me", Position::default(), 3).unwrap();
         assert_eq!(seen(&first), ["+a1", "+a2", "+a1"]);
-        let (rest, end) = read_sqlite(&mut conn, "account", at, 100).unwrap();
+        let (rest, end) = read_sqlite(&mut conn, "account", "me", at, 100).unwrap();
         assert_eq!(seen(&rest), ["-a2", "+a3", "-a1"]);
         assert_eq!(Position::parse(&end.token()), Some(end));
         conn.batch_execute("INSERT INTO account VALUES ('a4', 'D')")
             .unwrap();
-        let (later, _) = read_sqlite(&mut conn, "account", end, 100).unwrap();
+        let (later, _) = read_sqlite(&mut conn, "account", "me", end, 100).unwrap();
         assert_eq!(seen(&later), ["+a4"], "orgsync's own write is not echoed");
+        let (others, _) =
+            read_sqlite(&mut conn, "account", "another", Position::default(), 100).unwrap();
+        assert!(
+            seen(&others).contains(&"+ours".to_owned()),
+            "another connection on the same table takes it: {others:?}"
+        );
 
         run_all(&mut conn, &sqlite_drop(&account())).unwrap();
         let left: Count = sql_query(
@@ -437,28 +474,49 @@ mod tests {
                      UPDATE {schema}.account SET name = 'E2' WHERE accountid = 'early'"
                 ))
                 .unwrap();
-            let (held, at) =
-                read_postgres(&mut conn, &schema, "account", Position::default(), 100).unwrap();
+            let (held, at) = read_postgres(
+                &mut conn,
+                &schema,
+                "account",
+                "me",
+                Position::default(),
+                100,
+            )
+            .unwrap();
             assert!(
                 held.is_empty(),
                 "nothing after the open transaction is read yet: {held:?}"
             );
             late.batch_execute("COMMIT").unwrap();
             settle(&mut conn);
-            let (now, at) = read_postgres(&mut conn, &schema, "account", at, 100).unwrap();
+            let (now, at) = read_postgres(&mut conn, &schema, "account", "me", at, 100).unwrap();
             assert_eq!(seen(&now), ["+late", "+early", "+early"]);
             writer
                 .batch_execute(&format!(
-                    "BEGIN; {POSTGRES_OURS}; INSERT INTO {schema}.account VALUES ('ours', 'O'); COMMIT; \
+                    "BEGIN; {}; INSERT INTO {schema}.account VALUES ('ours', 'O'); COMMIT; \
                      DELETE FROM {schema}.account WHERE accountid = 'late'; \
-                     UPDATE {schema}.account SET accountid = 'renamed' WHERE accountid = 'early'"
+                     UPDATE {schema}.account SET accountid = 'renamed' WHERE accountid = 'early'",
+                    postgres_ours("me")
                 ))
                 .unwrap();
             settle(&mut conn);
-            let (more, at) = read_postgres(&mut conn, &schema, "account", at, 100).unwrap();
+            let (more, at) = read_postgres(&mut conn, &schema, "account", "me", at, 100).unwrap();
             assert_eq!(seen(&more), ["-late", "-early", "+renamed"]);
-            let (none, _) = read_postgres(&mut conn, &schema, "account", at, 100).unwrap();
+            let (none, _) = read_postgres(&mut conn, &schema, "account", "me", at, 100).unwrap();
             assert!(none.is_empty(), "each change once: {none:?}");
+            let (others, _) = read_postgres(
+                &mut conn,
+                &schema,
+                "account",
+                "another",
+                Position::default(),
+                100,
+            )
+            .unwrap();
+            assert!(
+                seen(&others).contains(&"+ours".to_owned()),
+                "another connection on the same table takes it: {others:?}"
+            );
 
             run_all(&mut conn, &postgres_drop(&schema, &account())).unwrap();
             let left: Count = sql_query(

@@ -295,6 +295,7 @@ fn incremental_page(
     def: &EntityDef,
     shape: &Shape,
     filters: Option<&ValidFilters>,
+    reader: &str,
     after: Position,
     limit: u32,
 ) -> Result<RemoteChanges, ProviderError> {
@@ -302,7 +303,7 @@ fn incremental_page(
         return Err(ProviderError::TokenExpired);
     }
     let (logged, end) = store
-        .changes(&shape.table, after, i64::from(limit))
+        .changes(&shape.table, reader, after, i64::from(limit))
         .map_err(failed)?;
     let more = logged.len() == limit as usize;
     // Each record once, where it last changed.
@@ -460,7 +461,15 @@ impl Provider for SqlProvider {
                     }
                     None => {
                         let after = Position::parse(token).ok_or(ProviderError::TokenExpired)?;
-                        incremental_page(store, &def, &shape, filters.as_ref(), after, limit)
+                        incremental_page(
+                            store,
+                            &def,
+                            &shape,
+                            filters.as_ref(),
+                            &config.writer,
+                            after,
+                            limit,
+                        )
                     }
                 },
             }
@@ -596,7 +605,7 @@ impl Provider for SqlProvider {
         self.with(move |state, config, target| {
             let entities = state.entities(config, target)?.clone();
             let store = state.store(config, target)?;
-            write::write_batch(store, &entities, &key, &operations)
+            write::write_batch(store, &entities, &config.writer, &key, &operations)
         })
         .await
     }

@@ -253,18 +253,19 @@ impl Store {
         }
     }
 
-    /// Up to `limit` changes of `table` after `after`.
+    /// Up to `limit` changes of `table` after `after`, but `reader`'s own.
     pub fn changes(
         &mut self,
         table: &str,
+        reader: &str,
         after: Position,
         limit: i64,
     ) -> QueryResult<(Vec<Change>, Position)> {
         match self {
             Self::Postgres { conn, schema } => {
-                capture::read_postgres(conn, schema, table, after, limit)
+                capture::read_postgres(conn, schema, table, reader, after, limit)
             }
-            Self::Sqlite(conn) => capture::read_sqlite(conn, table, after, limit),
+            Self::Sqlite(conn) => capture::read_sqlite(conn, table, reader, after, limit),
         }
     }
 

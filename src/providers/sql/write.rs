@@ -16,7 +16,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::capture::{
-    quote, BATCHES_TABLE, LOG_TABLE, POSTGRES_OURS, SQLITE_OURS, SQLITE_OURS_END,
+    postgres_ours, quote, sqlite_ours, BATCHES_TABLE, LOG_TABLE, SQLITE_OURS_END,
 };
 use super::store::{failed, message, Shape, Store};
 use super::values::{altered, key_object, record_of, row_object, version_of};
@@ -75,8 +75,8 @@ struct KeptRow {
 
 /// The statements a write needs, per database.
 trait Dialect: Connection + SimpleConnection {
-    /// Marks the transaction's writes as orgsync's own.
-    const OURS: &'static str;
+    /// Marks the transaction's writes as `writer`'s own.
+    fn ours(writer: &str) -> String;
     /// Ends that mark before the commit (SQLite; PostgreSQL's ends with the transaction).
     const OURS_END: &'static str;
     fn current(&mut self, table: &str, shape: &Shape, key: &str) -> QueryResult<Option<String>>;
@@ -124,8 +124,11 @@ fn on_conflict(shape: &Shape, columns: &[&str]) -> String {
 }
 
 impl Dialect for PgConnection {
-    const OURS: &'static str = POSTGRES_OURS;
     const OURS_END: &'static str = "";
+
+    fn ours(writer: &str) -> String {
+        postgres_ours(writer)
+    }
 
     fn current(&mut self, table: &str, shape: &Shape, key: &str) -> QueryResult<Option<String>> {
         let k = quote(&shape.key);
@@ -212,8 +215,11 @@ impl Dialect for PgConnection {
 }
 
 impl Dialect for SqliteConnection {
-    const OURS: &'static str = SQLITE_OURS;
     const OURS_END: &'static str = SQLITE_OURS_END;
+
+    fn ours(writer: &str) -> String {
+        sqlite_ours(writer)
+    }
 
     fn current(&mut self, table: &str, shape: &Shape, key: &str) -> QueryResult<Option<String>> {
         let pairs: Vec<String> = shape
@@ -318,10 +324,11 @@ impl From<diesel::result::Error> for Stop {
     }
 }
 
-/// Writes a batch once (see the module's words).
+/// Writes a batch once (see the module's words), as `writer`'s (the connection's) own.
 pub fn write_batch(
     store: &mut Store,
     entities: &Entities,
+    writer: &str,
     key: &str,
     operations: &[BatchOperation],
 ) -> Result<Vec<Written>, ProviderError> {
@@ -333,9 +340,16 @@ pub fn write_batch(
     let outcome = match store {
         Store::Postgres { conn, schema } => {
             let prefix = format!("{}.", quote(schema));
-            run(conn.as_mut(), &prefix, entities, key, &request, operations)
+            let batch = (key, request.as_str(), operations);
+            run(conn.as_mut(), &prefix, entities, writer, batch)
         }
-        Store::Sqlite(conn) => run(conn.as_mut(), "", entities, key, &request, operations),
+        Store::Sqlite(conn) => run(
+            conn.as_mut(),
+            "",
+            entities,
+            writer,
+            (key, request.as_str(), operations),
+        ),
     };
     match outcome {
         Ok(written) => Ok(written),
@@ -347,13 +361,15 @@ pub fn write_batch(
     }
 }
 
+/// A batch: its Idempotency-Key, the digest of its request, its operations.
+type Batch<'a> = (&'a str, &'a str, &'a [BatchOperation]);
+
 fn run<C: Dialect>(
     conn: &mut C,
     prefix: &str,
     entities: &Entities,
-    key: &str,
-    request: &str,
-    operations: &[BatchOperation],
+    writer: &str,
+    (key, request, operations): Batch<'_>,
 ) -> Result<Vec<Written>, Stop> {
     let batches = format!("{prefix}{BATCHES_TABLE}");
     let mut outcome: Result<Vec<Written>, Stop> = Err(Stop::Reused);
@@ -368,7 +384,7 @@ fn run<C: Dialect>(
             };
             return Ok(());
         }
-        conn.batch_execute(C::OURS)?;
+        conn.batch_execute(&C::ours(writer))?;
         let mut written = Vec::with_capacity(operations.len());
         for op in operations {
             written.push(one(conn, prefix, entities, op)?);
