@@ -105,6 +105,10 @@ pub struct Connection {
     pub match_on: Option<MatchOn>,
     /// The guard in force (the default when none was given).
     pub delete_guard: DeleteGuard,
+    /// sql provider: the admin consented to change capture in the database
+    /// (`InstallChangeCapture`); shown only when given.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub install_change_capture: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -145,6 +149,7 @@ impl From<ConnectionView> for Connection {
             held_job: view.held_job,
             match_on: row.match_on.map(|m| m.into_inner()),
             delete_guard,
+            install_change_capture: row.change_capture,
             last_error: row.last_error,
             last_sync_on: row.last_sync_on.map(micros_to_datetime),
             created_on: micros_to_datetime(row.created_on),

@@ -273,6 +273,13 @@ async fn a_database_is_kept_in_step_both_ways(app: TestApp, db: External) {
     let id = app.connect_async("crm", "", setup(&db, true)).await;
     let job = app.wait_job(&id, &["Failed", "Completed"], 30).await;
     assert_eq!(job["Status"], "Completed", "{job}");
+    let connection = app
+        .get("/rest/v1/sync/crm/connection")
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(connection["InstallChangeCapture"], true, "{connection}");
     let log = app.job_log(&id).await;
     assert!(
         log.iter()
