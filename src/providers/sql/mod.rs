@@ -18,6 +18,7 @@ pub mod catalog;
 mod introspect;
 mod log;
 mod pushdown;
+mod read;
 mod store;
 pub mod url;
 mod values;
@@ -27,25 +28,24 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::Utc;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use self::capture::{Captured, Position};
 use self::catalog::{kind_of, LeftOut};
+use self::read::{corrupt, filter_of, full_page, incremental_page};
 use self::store::{failed, Shape, Store};
 use self::url::Target;
 use self::values::{key_object, record_of, version_of};
 use self::write::Entities;
 use super::{
-    ChangesQuery, Provider, ProviderConfig, ProviderError, RemoteChange, RemoteChanges,
-    RemoteRecord, Written,
+    ChangesQuery, Provider, ProviderConfig, ProviderError, RemoteChanges, RemoteRecord, Written,
 };
 use crate::domain::error::Code;
-use crate::domain::filter::{SyncFilters, ValidFilters};
 use crate::domain::metadata::{AttributeType, EntityDef};
 use crate::wire::batch::BatchOperation;
-use crate::wire::changes::ChangeOp;
 use crate::wire::explain::{Explained, ExplainedRecord};
 
+/// The start of a full read's token.
 const FULL: &str = "full:";
 /// Rows read per page while Explain counts.
 const EXPLAIN_PAGE: i64 = 1000;
@@ -192,156 +192,6 @@ impl SqlProvider {
         .await
         .map_err(|e| ProviderError::Unavailable(format!("the database call failed: {e}")))?
     }
-}
-
-/// The filter of one entity, typed by its definition.
-fn filter_of(
-    filters: Option<&Value>,
-    def: &EntityDef,
-) -> Result<Option<ValidFilters>, ProviderError> {
-    let Some(json) = filters else {
-        return Ok(None);
-    };
-    let refused = |e: crate::domain::filter::FilterError| ProviderError::Rejected {
-        code: Code::InvalidFilter.as_str().to_owned(),
-        message: e.to_string(),
-    };
-    let filters = SyncFilters::from_json(json).map_err(refused)?;
-    filters
-        .validate(&|name| (name == def.name.as_str()).then_some(def))
-        .map(Some)
-        .map_err(refused)
-}
-
-fn upsert(entity: &str, id: String, attributes: Map<String, Value>) -> RemoteChange {
-    RemoteChange {
-        entity: entity.to_owned(),
-        id,
-        op: ChangeOp::Upsert,
-        reason: None,
-        version: version_of(&attributes),
-        modified_on: Utc::now(),
-        attributes: Some(attributes),
-    }
-}
-
-fn delete(entity: &str, id: String, reason: Option<&str>) -> RemoteChange {
-    RemoteChange {
-        entity: entity.to_owned(),
-        id,
-        op: ChangeOp::Delete,
-        reason: reason.map(str::to_owned),
-        version: 0,
-        modified_on: Utc::now(),
-        attributes: None,
-    }
-}
-
-fn corrupt(message: String) -> ProviderError {
-    ProviderError::Rejected {
-        code: "database_error".to_owned(),
-        message,
-    }
-}
-
-/// A page of a full read: rows after the token's key, in key order.
-fn full_page(
-    store: &mut Store,
-    def: &EntityDef,
-    shape: &Shape,
-    filters: Option<&ValidFilters>,
-    start: Position,
-    after: Option<&str>,
-    limit: u32,
-) -> Result<RemoteChanges, ProviderError> {
-    let condition = filters
-        .and_then(|f| f.filter_for(def.name.as_str()))
-        .and_then(|f| pushdown::condition(f, def, store.dialect()));
-    let rows = store
-        .page(shape, after, condition.as_deref(), i64::from(limit))
-        .map_err(failed)?;
-    let more = rows.len() == limit as usize;
-    let now = Utc::now();
-    let mut changes = Vec::with_capacity(rows.len());
-    let mut last = None;
-    for text in rows {
-        let (id, attributes) = record_of(def, shape, &text).map_err(corrupt)?;
-        last = Some(id.clone());
-        if filters.is_some_and(|f| !f.matches(def.name.as_str(), &attributes, now)) {
-            continue;
-        }
-        changes.push(upsert(def.name.as_str(), id, attributes));
-    }
-    let next = match last {
-        Some(id) if more => format!(
-            "{FULL}{}:{}",
-            start.token(),
-            Value::Object(key_object(shape, &id))
-        ),
-        _ => start.token(),
-    };
-    Ok(RemoteChanges {
-        changes,
-        next,
-        more,
-    })
-}
-
-/// A page of incremental changes: the change log after `after`, each record once, in the
-/// state it has now.
-#[allow(clippy::too_many_arguments)]
-fn incremental_page(
-    store: &mut Store,
-    def: &EntityDef,
-    shape: &Shape,
-    filters: Option<&ValidFilters>,
-    reader: &str,
-    after: Position,
-    limit: u32,
-) -> Result<RemoteChanges, ProviderError> {
-    if after < store.horizon().map_err(failed)? {
-        return Err(ProviderError::TokenExpired);
-    }
-    let (logged, end) = store
-        .changes(&shape.table, reader, after, i64::from(limit))
-        .map_err(failed)?;
-    let more = logged.len() == limit as usize;
-    // Each record once, where it last changed.
-    let mut ids: Vec<String> = Vec::new();
-    for change in logged.into_iter().rev() {
-        if !ids.contains(&change.record_id) {
-            ids.push(change.record_id);
-        }
-    }
-    ids.reverse();
-    let keys = Value::Array(
-        ids.iter()
-            .map(|id| Value::Object(key_object(shape, id)))
-            .collect(),
-    )
-    .to_string();
-    let mut rows = std::collections::HashMap::new();
-    for text in store.rows(shape, &keys).map_err(failed)? {
-        let (id, attributes) = record_of(def, shape, &text).map_err(corrupt)?;
-        rows.insert(id, attributes);
-    }
-    let now = Utc::now();
-    let entity = def.name.as_str();
-    let changes = ids
-        .into_iter()
-        .map(|id| match rows.remove(&id) {
-            None => delete(entity, id, None),
-            Some(a) if filters.is_some_and(|f| !f.matches(entity, &a, now)) => {
-                delete(entity, id, Some("OutOfScope"))
-            }
-            Some(a) => upsert(entity, id, a),
-        })
-        .collect();
-    Ok(RemoteChanges {
-        changes,
-        next: end.token(),
-        more,
-    })
 }
 
 #[async_trait]
