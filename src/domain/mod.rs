@@ -23,6 +23,7 @@ macro_rules! wire_names {
 
 pub mod access;
 pub mod decimal;
+pub mod digest;
 pub mod error;
 pub mod filter;
 pub mod jobs;
