@@ -267,9 +267,7 @@ impl Engine {
                                 let def = metadata::require_entity(conn, org_row.id, &entity)?;
                                 let parsed = SyncFilters::from_json(&json!({ entity.as_str(): f }))
                                     .map_err(Refusal::from)?;
-                                let valid = parsed
-                                    .validate(&|name| (name == def.name.as_str()).then_some(&def))
-                                    .map_err(Refusal::from)?;
+                                let valid = parsed.validate_for(&def).map_err(Refusal::from)?;
                                 link_filter(Some(&valid), &entity)
                             }
                         };

@@ -39,10 +39,7 @@ fn typed(filters: Option<&Value>, def: &EntityDef) -> Result<Option<ValidFilters
         return Ok(None);
     };
     let parsed = SyncFilters::from_json(json).map_err(Refusal::from)?;
-    parsed
-        .validate(&|name| (name == def.name.as_str()).then_some(def))
-        .map(Some)
-        .map_err(Refusal::from)
+    parsed.validate_for(def).map(Some).map_err(Refusal::from)
 }
 
 /// One entity's filter given in XML: a `<filter>` element, or a `<SyncFilters>` document.
@@ -102,9 +99,7 @@ impl Engine {
                         // Typed by the client's metadata, which is the server's: a bad filter
                         // is refused here, before the server is asked.
                         let def = metadata::require_entity(conn, org_row.id, &entity_name)?;
-                        let valid = parsed
-                            .validate(&|name| (name == def.name.as_str()).then_some(&def))
-                            .map_err(Refusal::from)?;
+                        let valid = parsed.validate_for(&def).map_err(Refusal::from)?;
                         Some(valid.to_json())
                     }
                     None => link

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -121,15 +121,26 @@ impl Engine {
     }
 }
 
-/// A record's attributes as filters read them: its own, with `createdon` and `modifiedon`.
+/// A record's attributes as a sync filter reads them: its own, with `createdon` and
+/// `modifiedon`.
+pub(crate) fn with_stamps(
+    mut attributes: serde_json::Map<String, Value>,
+    created_on: DateTime<Utc>,
+    modified_on: DateTime<Utc>,
+) -> serde_json::Map<String, Value> {
+    let stamp = |at: DateTime<Utc>| Value::String(at.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+    attributes.insert("createdon".to_owned(), stamp(created_on));
+    attributes.insert("modifiedon".to_owned(), stamp(modified_on));
+    attributes
+}
+
+/// A stored record's attributes as a sync filter reads them.
 pub(super) fn filterable(row: &RecordRow) -> Result<serde_json::Map<String, Value>, DbError> {
-    let mut attributes = stored_attributes(row)?;
-    let stamp = |micros| {
-        Value::String(micros_to_datetime(micros).to_rfc3339_opts(SecondsFormat::AutoSi, true))
-    };
-    attributes.insert("createdon".to_owned(), stamp(row.created_on));
-    attributes.insert("modifiedon".to_owned(), stamp(row.modified_on));
-    Ok(attributes)
+    Ok(with_stamps(
+        stored_attributes(row)?,
+        micros_to_datetime(row.created_on),
+        micros_to_datetime(row.modified_on),
+    ))
 }
 
 /// Turns rows (version order; `more` when the page ended before the feed did) into the

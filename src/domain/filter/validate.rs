@@ -47,6 +47,11 @@ impl SyncFilters {
         }
         Ok(ValidFilters { entities })
     }
+
+    /// [`SyncFilters::validate`] of filters that may name only `def`'s entity.
+    pub fn validate_for(self, def: &EntityDef) -> Result<ValidFilters, FilterError> {
+        self.validate(&|name| (name == def.name.as_str()).then_some(def))
+    }
 }
 
 fn check_filter(

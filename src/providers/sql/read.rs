@@ -28,10 +28,7 @@ pub(super) fn filter_of(
         message: e.to_string(),
     };
     let filters = SyncFilters::from_json(json).map_err(refused)?;
-    filters
-        .validate(&|name| (name == def.name.as_str()).then_some(def))
-        .map(Some)
-        .map_err(refused)
+    filters.validate_for(def).map(Some).map_err(refused)
 }
 
 fn upsert(entity: &str, id: String, attributes: Map<String, Value>) -> RemoteChange {

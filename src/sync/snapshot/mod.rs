@@ -9,8 +9,7 @@ mod send;
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::connection::ready_connection;
 use super::{Engine, EngineError, Pass, Report};
@@ -334,20 +333,5 @@ fn link_scope(link: &LinkRow, def: &EntityDef) -> Result<Option<ValidFilters>, R
         return Ok(None);
     };
     let parsed = SyncFilters::from_json(&serde_json::json!({ link.entity.clone(): filter.get() }))?;
-    Ok(Some(parsed.validate(&|name| {
-        (name == def.name.as_str()).then_some(def)
-    })?))
-}
-
-/// A record's attributes with `createdon` and `modifiedon`, as a sync filter reads them.
-fn filter_view(
-    attributes: &Map<String, Value>,
-    created_on: DateTime<Utc>,
-    modified_on: DateTime<Utc>,
-) -> Map<String, Value> {
-    let mut view = attributes.clone();
-    let stamp = |at: DateTime<Utc>| Value::String(at.to_rfc3339_opts(SecondsFormat::AutoSi, true));
-    view.insert("createdon".to_owned(), stamp(created_on));
-    view.insert("modifiedon".to_owned(), stamp(modified_on));
-    view
+    Ok(Some(parsed.validate_for(def)?))
 }

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::{filter_view, link_scope, FullRead, Tally, Target};
+use super::{link_scope, FullRead, Tally, Target};
 use crate::db::connections::{self, ConnectionRow};
 use crate::db::job_log::{self, NewLog};
 use crate::db::quarantine::{self, NewQuarantine};
@@ -34,6 +34,7 @@ use crate::domain::jobs::LogLevel;
 use crate::domain::safety::DeleteGuard;
 use crate::providers::{RemoteChange, Written};
 use crate::sync::download::log_planned;
+use crate::sync::feed::with_stamps;
 use crate::sync::plan::same_attributes;
 use crate::sync::write::MAX_OPERATIONS;
 use crate::sync::{EngineError, Pass};
@@ -256,7 +257,7 @@ impl<'a> Send<'a> {
         let in_scope = self.scope.as_ref().is_none_or(|f| {
             f.matches(
                 self.entity(),
-                &filter_view(&attributes, created, modified),
+                &with_stamps(attributes.clone(), created, modified),
                 chrono::Utc::now(),
             )
         });
