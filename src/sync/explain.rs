@@ -128,23 +128,30 @@ impl Engine {
                 let def = metadata::require_entity(conn, org.id, &req.entity)?;
                 let filters = typed(req.sync_filters.as_ref(), &def)?;
                 let now = Utc::now();
-                let keeps = |row: &records::RecordRow| -> Result<bool, EngineError> {
-                    Ok(match &filters {
-                        Some(f) => f.matches(&req.entity, &filterable(row)?, now),
-                        None => true,
-                    })
-                };
                 let mut out = Explained::default();
-                let mut after: Option<String> = None;
-                loop {
-                    let page = records::list(conn, org.id, &req.entity, after.as_deref(), PAGE)?;
-                    for row in &page {
-                        out.total += 1;
-                        out.in_scope += u64::from(keeps(row)?);
+                match &filters {
+                    // Without a filter, every record is in scope: a count says it.
+                    None => {
+                        out.total = records::count(conn, org.id, &req.entity)?;
+                        out.in_scope = out.total;
                     }
-                    match page.last() {
-                        Some(last) if page.len() as i64 == PAGE => after = Some(last.id.clone()),
-                        _ => break,
+                    Some(f) => {
+                        let mut after: Option<String> = None;
+                        loop {
+                            let page =
+                                records::list(conn, org.id, &req.entity, after.as_deref(), PAGE)?;
+                            for row in &page {
+                                out.total += 1;
+                                let kept = f.matches(&req.entity, &filterable(row)?, now);
+                                out.in_scope += u64::from(kept);
+                            }
+                            match page.last() {
+                                Some(last) if page.len() as i64 == PAGE => {
+                                    after = Some(last.id.clone())
+                                }
+                                _ => break,
+                            }
+                        }
                     }
                 }
                 for id in &req.record_ids {

@@ -55,6 +55,19 @@ async fn explain_counts_and_says_why(app: TestApp) {
     );
     // Nothing was synced by asking.
     assert_eq!(app.usage_count("client").await, 0);
+    // A link without a filter keeps everything.
+    let answer = app
+        .post(explain)
+        .json(&json!({}))
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(
+        (&answer["InScope"], &answer["Total"]),
+        (&json!(1000), &json!(1000)),
+        "{answer}"
+    );
 
     // Without a filter in the request, the link's own counts; in XML too.
     app.patch("/rest/v1/sync/client/links/account")

@@ -453,9 +453,15 @@ impl Provider for SqlProvider {
     ) -> Result<Vec<Written>, ProviderError> {
         let (key, operations) = (idempotency_key.to_owned(), operations.to_vec());
         self.with(move |state, config, target| {
-            let entities = state.entities(config, target)?.clone();
-            let store = state.store(config, target)?;
-            write::write_batch(store, &entities, &config.writer, &key, &operations)
+            state.entities(config, target)?;
+            state.store(config, target)?;
+            let (Some(store), Some(entities)) = (state.store.as_mut(), state.entities.as_ref())
+            else {
+                return Err(ProviderError::Unavailable(
+                    "no database connection".to_owned(),
+                ));
+            };
+            write::write_batch(store, entities, &config.writer, &key, &operations)
         })
         .await
     }

@@ -125,9 +125,10 @@ pub(super) fn incremental_page(
         .map_err(failed)?;
     let more = logged.len() == limit as usize;
     // Each record once, where it last changed.
+    let mut seen = std::collections::HashSet::new();
     let mut ids: Vec<String> = Vec::new();
     for change in logged.into_iter().rev() {
-        if !ids.contains(&change.record_id) {
+        if seen.insert(change.record_id.clone()) {
             ids.push(change.record_id);
         }
     }
