@@ -283,45 +283,15 @@ fn at_most<T: PartialOrd>(value: T, bound: Option<T>) -> bool {
     }
 }
 
-/// A condition a record fails: the condition as validated, and what the record holds there.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failed {
-    pub attribute: String,
-    pub operator: Operator,
-    /// The condition's value (a list for `in`, `between`…; null for `null`, `not-null`).
-    pub value: Value,
-    /// The record's value (null when it has none).
-    pub actual: Value,
-}
-
-impl ValidFilters {
-    /// Why a record of `entity` (attributes as for [`ValidFilters::matches`]) is out of scope:
-    /// every condition it fails, nested filters included (of an `or`, every branch, since all
-    /// failed). Empty when it matches.
-    pub fn explain(
-        &self,
-        entity: &str,
-        attributes: &Map<String, Value>,
-        now: DateTime<Utc>,
-    ) -> Vec<Failed> {
-        let Some(e) = self.entities.get(entity) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        e.compiled.failures(&e.filter, attributes, now, &mut out);
-        out
-    }
-}
-
 impl Compiled {
     /// The failed conditions of `filter` (the validated filter this was compiled from, whose
     /// conditions and nested filters are in the same order).
-    fn failures(
+    pub(super) fn failures(
         &self,
         filter: &super::Filter,
         record: &Map<String, Value>,
         now: DateTime<Utc>,
-        out: &mut Vec<Failed>,
+        out: &mut Vec<super::Failed>,
     ) {
         if self.eval(record, now) {
             return;
@@ -333,7 +303,7 @@ impl Compiled {
                     [one] if !condition.operator.takes_list() => one.clone(),
                     many => Value::Array(many.to_vec()),
                 };
-                out.push(Failed {
+                out.push(super::Failed {
                     attribute: condition.attribute.clone(),
                     operator: condition.operator,
                     value,

@@ -37,6 +37,7 @@
 mod caps;
 mod error;
 mod eval;
+mod explain;
 mod json;
 #[cfg(test)]
 mod tests;
@@ -53,7 +54,7 @@ use serde_json::Value;
 use super::metadata::AttributeType;
 use error::{shorten, unknown_operator, Ctx};
 use eval::Compiled;
-pub use eval::Failed;
+pub use explain::Failed;
 
 pub use caps::{MAX_CONDITIONS, MAX_VALUES, MAX_VALUE_CHARS};
 
