@@ -4,6 +4,7 @@ pub mod auth;
 pub mod batch;
 pub mod body;
 pub mod changes;
+pub mod compare;
 pub mod conflicts;
 pub mod connection;
 pub mod explain;
@@ -74,6 +75,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(connection::Doc::openapi());
     doc.merge(sync::Doc::openapi());
     doc.merge(links::Doc::openapi());
+    doc.merge(compare::Doc::openapi());
     doc.merge(explain::Doc::openapi());
     doc.merge(timeline::Doc::openapi());
     doc.merge(snapshots::Doc::openapi());
@@ -147,6 +149,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     connection::configure(cfg);
     sync::configure(cfg);
     links::configure(cfg);
+    compare::configure(cfg);
     explain::configure(cfg);
     timeline::configure(cfg);
     snapshots::configure(cfg);

@@ -73,6 +73,7 @@ const PARTICULAR: &[(&str, u16, Code, &str)] = &[
     ("connect_async", 409, Code::AlreadyConnected, "organization 'fabrikam' is connected through provider sql; DELETE its connection to connect it through another"),
     ("sync_async", 409, Code::NotConnectedYet, "the connection of 'fabrikam' is Connecting; wait for its Connect job"),
     ("update_metadata_async", 409, Code::NotConnectedYet, "the connection of 'fabrikam' is Connecting; wait for its Connect job"),
+    ("compare_async", 409, Code::NotConnectedYet, "the connection of 'fabrikam' is Connecting; wait for its Connect job"),
     ("start_snapshot", 409, Code::NotConnectedYet, "the connection of 'fabrikam' is Connecting; wait for its Connect job"),
     ("run_job", 409, Code::JobNotRunnable, "job '7f3a9c4e-2b1d-4e8f-9a6c-5d0e1f2a3b4c' is Running; only a queued, failed or cancelled job can be run"),
     ("cancel_job", 409, Code::JobFinished, "job '7f3a9c4e-2b1d-4e8f-9a6c-5d0e1f2a3b4c' is already Completed"),

@@ -4,7 +4,7 @@
 //! one prepared statement per row where diesel cannot batch.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Binary, Bool, Nullable, Text};
 
 use super::records::{RecordRow, CHUNK};
 use super::schema::records;
@@ -20,24 +20,25 @@ const LOAD_BY_KEYS: &str = "\
     CROSS JOIN LATERAL (SELECT * FROM records \
                         WHERE org_id = $1 AND entity = $2 AND id = k.id LIMIT 1) AS r";
 
-/// The writes of a batch of rows: each takes one array per column (ten parameters
+/// The writes of a batch of rows: each takes one array per column (eleven parameters
 /// however many rows), where a multi-row `VALUES` list bound nine parameters per row and was
 /// planned anew at every execution (`plan_cache_mode = force_custom_plan`). New rows are plain
 /// inserts and stored ones plain updates: the caller holds the org's lock and read the stored
 /// rows, so no `ON CONFLICT` (a speculative insertion per row) is needed.
 const INSERT_BY_ARRAYS: &str = "\
     INSERT INTO records (org_id, entity, id, version, created_version, created_on, modified_on, \
-                         deleted, attributes, server_version) \
+                         deleted, attributes, server_version, digest) \
     SELECT * FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[], \
-                         $6::int8[], $7::int8[], $8::bool[], $9::text[], $10::int8[])";
+                         $6::int8[], $7::int8[], $8::bool[], $9::text[], $10::int8[], \
+                         $11::bytea[])";
 const UPDATE_BY_ARRAYS: &str = "\
     UPDATE records AS r SET version = v.version, created_version = v.created_version, \
         created_on = v.created_on, modified_on = v.modified_on, deleted = v.deleted, \
-        attributes = v.attributes, server_version = v.server_version \
+        attributes = v.attributes, server_version = v.server_version, digest = v.digest \
     FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int8[], \
-                $7::int8[], $8::bool[], $9::text[], $10::int8[]) \
+                $7::int8[], $8::bool[], $9::text[], $10::int8[], $11::bytea[]) \
         AS v(org_id, entity, id, version, created_version, created_on, modified_on, deleted, \
-             attributes, server_version) \
+             attributes, server_version, digest) \
     WHERE r.org_id = v.org_id AND r.entity = v.entity AND r.id = v.id";
 
 /// The current rows (tombstones included) of these ids of `entity`.
@@ -102,6 +103,9 @@ fn write_by_arrays(c: &mut PgConnection, sql: &str, rows: &[&RecordRow]) -> DbRe
         .bind::<Array<Text>, _>(texts(|r| &r.attributes))
         .bind::<Array<Nullable<BigInt>>, _>(
             rows.iter().map(|r| r.server_version).collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<Binary>>, _>(
+            rows.iter().map(|r| r.digest.as_deref()).collect::<Vec<_>>(),
         )
         .execute(c)?;
     Ok(())
@@ -176,6 +180,7 @@ pub fn upsert_rows(
                         records::deleted.eq(row.deleted),
                         records::attributes.eq(&row.attributes),
                         records::server_version.eq(row.server_version),
+                        records::digest.eq(&row.digest),
                     ))
                     .execute(c)?;
                 } else {

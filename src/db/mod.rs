@@ -19,6 +19,7 @@ pub mod changes;
 mod checkpoint;
 pub mod conflicts;
 pub mod connections;
+pub mod digests;
 pub mod error;
 pub mod idempotency;
 pub mod job_log;

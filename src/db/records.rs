@@ -11,6 +11,7 @@ use super::bulk;
 use super::schema::records;
 use super::DbResult;
 use super::{now_micros, orgs, DbConn};
+use crate::domain::digest::{self, RecordDigest};
 use crate::domain::error::{self, Code, Refusal};
 use crate::domain::metadata::EntityDef;
 use crate::domain::names::RecordId;
@@ -34,6 +35,9 @@ pub struct RecordRow {
     pub attributes: String,
     /// On a client org: the server's version of the record when it was last received.
     pub server_version: Option<i64>,
+    /// The record's digest ([`digest::record_digest`]); none on a tombstone, and on a row
+    /// written before digests were kept.
+    pub digest: Option<Vec<u8>>,
 }
 
 /// Rows per multi-row statement: well under SQLite's limit of bound parameters.
@@ -204,13 +208,20 @@ pub struct WriteOp {
     pub kind: WriteKind,
     pub attributes: Map<String, Value>,
     /// A `Replace`'s attributes already in the text the store keeps (normalized, without their
-    /// nulls, the required ones checked), made by the caller outside the transaction: written
-    /// as is, and `attributes` is not read.
-    pub text: Option<String>,
+    /// nulls, the required ones checked) with their digest, made by the caller outside the
+    /// transaction: written as is, and `attributes` is not read.
+    pub text: Option<StoredText>,
     pub precondition: Precondition,
     /// A write from the server (a sync): the server's version of the record, kept as the base
     /// of later client writes. `None` keeps the record's.
     pub server_version: Option<i64>,
+}
+
+/// A record's attributes as the store keeps them, and the record's digest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredText {
+    pub text: String,
+    pub digest: RecordDigest,
 }
 
 /// What must hold before a write, or it fails with 412.
@@ -343,7 +354,7 @@ fn plan(
     // can tell that a reader whose token predates it never held the record.
     // The stored text is the one the caller made (`text`), or made here from the given
     // attributes, without their nulls.
-    let row_of = |text: String, live: Option<&RecordRow>| RecordRow {
+    let row_of = |text: String, digest: RecordDigest, live: Option<&RecordRow>| RecordRow {
         org_id,
         entity: op.entity.clone(),
         id: op.id.to_string(),
@@ -356,16 +367,18 @@ fn plan(
         server_version: op
             .server_version
             .or(existing.and_then(|r| r.server_version)),
+        digest: Some(digest.to_vec()),
     };
     let new_row =
         |attributes: &Map<String, Value>, live: Option<&RecordRow>| -> Result<RecordRow, Refusal> {
             check_required(def, attributes).map_err(|e| error::invalid_record(&op.entity, e))?;
             let text = serde_json::to_string(&record::WithoutNulls(attributes))
                 .map_err(|e| Refusal::new(Code::InternalError, e.to_string()))?;
-            Ok(row_of(text, live))
+            let digest = digest::record_digest(op.id.as_str(), attributes);
+            Ok(row_of(text, digest, live))
         };
     let given = |live: Option<&RecordRow>| match (&op.text, op.kind) {
-        (Some(text), WriteKind::Replace) => Ok(row_of(text.clone(), live)),
+        (Some(stored), WriteKind::Replace) => Ok(row_of(stored.text.clone(), stored.digest, live)),
         _ => new_row(&op.attributes, live),
     };
     let merged = |base: &RecordRow| -> Result<Map<String, Value>, Refusal> {
@@ -403,6 +416,7 @@ fn plan(
             deleted: true,
             attributes: "{}".to_owned(),
             server_version: op.server_version.or(r.server_version),
+            digest: None,
             ..r.clone()
         })),
     }

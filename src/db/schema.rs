@@ -47,6 +47,7 @@ diesel::table! {
         deleted -> Bool,
         attributes -> Text,
         server_version -> Nullable<BigInt>,
+        digest -> Nullable<Binary>,
     }
 }
 

@@ -20,6 +20,9 @@ pub enum JobKind {
     GetSnapshot,
     /// Client → server, overriding the server's changes (NexJ's "Send snapshot").
     SendSnapshot,
+    /// Finds the drift between both sides by digests, without moving the data (and with
+    /// `Repair`, syncs exactly the records that differ).
+    Compare,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -41,7 +44,8 @@ wire_names!(JobKind {
     UpdateMetadata,
     Sync,
     GetSnapshot,
-    SendSnapshot
+    SendSnapshot,
+    Compare
 });
 wire_names!(JobStatus {
     Queued,
@@ -138,7 +142,27 @@ pub struct EntitySummary {
     /// The entity holds more records than its quota after the job (the job does not stop).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub over_quota: bool,
-    /// DryRun: the first ids it would create, update and delete.
+    /// Compare: the entity's records in scope on the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<u64>,
+    /// Compare: the entity's records on the client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<u64>,
+    /// Compare: on the server, not on the client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing: Option<u64>,
+    /// Compare: on the client, no longer on the server or out of its filter (local-only
+    /// records apart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<u64>,
+    /// Compare: on both, with different attributes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<u64>,
+    /// Compare: different because a client write of the record waits for upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<u64>,
+    /// DryRun: the first ids it would create, update and delete. Compare: the first ids of
+    /// each kind of difference (`Missing`, `Extra`, `Stale`, `LocalOnly`, `Pending`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_ids: Option<BTreeMap<String, Vec<String>>>,
 }
@@ -158,6 +182,12 @@ impl EntitySummary {
         self.ambiguous += other.ambiguous;
         self.planned_deletes += other.planned_deletes;
         self.over_quota |= other.over_quota;
+        self.server = other.server.or(self.server);
+        self.client = other.client.or(self.client);
+        self.missing = other.missing.or(self.missing);
+        self.extra = other.extra.or(self.extra);
+        self.stale = other.stale.or(self.stale);
+        self.pending = other.pending.or(self.pending);
         if other.first_ids.is_some() {
             self.first_ids = other.first_ids;
         }

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 
-use super::kinds::{ConnectJob, GetSnapshotJob, SendSnapshotJob, SyncJob, UpdateMetadataJob};
+use super::kinds::{
+    CompareJob, ConnectJob, GetSnapshotJob, SendSnapshotJob, SyncJob, UpdateMetadataJob,
+};
 use super::{Finished, Job, JobContext, JobError, JobKind};
 
 /// A [`Job`] as the worker holds it (the trait's constant kept out of the way).
@@ -34,6 +36,7 @@ impl Default for Registry {
         registry.register(SyncJob);
         registry.register(GetSnapshotJob);
         registry.register(SendSnapshotJob);
+        registry.register(CompareJob);
         registry
     }
 }

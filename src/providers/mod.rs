@@ -19,6 +19,7 @@ pub use crate::domain::provider::{
 };
 use crate::wire::batch::BatchOperation;
 use crate::wire::changes::ChangeOp;
+use crate::wire::compare::{DigestRange, Digests};
 use crate::wire::explain::Explained;
 
 /// How to reach a server org.
@@ -182,6 +183,15 @@ pub trait Provider: Send + Sync {
         filters: Option<&Value>,
         ids: &[String],
     ) -> Result<Explained, ProviderError>;
+    /// Digests of `entity`'s records that `filters` keeps, over id ranges (Compare): each
+    /// range cut into pieces of so many records or listed record by record, made by the
+    /// backend without sending the records.
+    async fn digests(
+        &self,
+        entity: &str,
+        filters: Option<&Value>,
+        ranges: &[DigestRange],
+    ) -> Result<Digests, ProviderError>;
     /// What [`Provider::metadata`] left out of the backend's schema, and why, for the log.
     fn left_out(&self) -> Vec<String> {
         Vec::new()

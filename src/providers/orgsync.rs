@@ -19,6 +19,7 @@ use crate::domain::metadata::EntityDef;
 use crate::domain::names::OrgName;
 use crate::wire::auth::TokenResponse;
 use crate::wire::batch::{BatchOperation, BatchResponse, BatchResult};
+use crate::wire::compare::{DigestRange, DigestRequest, Digests};
 use crate::wire::explain::{Explained, ServerExplainRequest};
 
 /// Tokens of the process, by sign-in (base, org, user and a hash of the password).
@@ -409,6 +410,22 @@ impl Provider for OrgsyncProvider {
         };
         let body = serde_json::to_vec(&body).unwrap_or_default();
         self.call(Method::POST, self.org_url("/explain"), Some(&body), None)
+            .await
+    }
+
+    async fn digests(
+        &self,
+        entity: &str,
+        filters: Option<&serde_json::Value>,
+        ranges: &[DigestRange],
+    ) -> Result<Digests, ProviderError> {
+        let body = DigestRequest {
+            entity: entity.to_owned(),
+            sync_filters: filters.cloned(),
+            ranges: ranges.to_vec(),
+        };
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        self.call(Method::POST, self.org_url("/digests"), Some(&body), None)
             .await
     }
 

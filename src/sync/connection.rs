@@ -1,6 +1,8 @@
 //! The workflows of a connection that a request starts: connect, read and change the
 //! connection and its links, disconnect, and queue its jobs (sync, metadata update).
 
+use std::collections::HashMap;
+
 use serde_json::json;
 
 use super::change::{apply, reconnect};
@@ -14,6 +16,7 @@ use crate::db::{metadata, now_micros, orgs, write_tx, DbConn, Json};
 use crate::domain::error::{link_not_found, Code, Refusal};
 use crate::domain::filter::SyncFilters;
 use crate::domain::jobs::{JobError, JobKind};
+use crate::domain::metadata::EntityDef;
 use crate::domain::names::OrgName;
 use crate::domain::setup::ConnectionState;
 use crate::providers::{self, Provider, ProviderConfig};
@@ -48,6 +51,39 @@ pub fn ready_connection(conn: &mut DbConn, org: &str) -> Result<(i64, Connection
     let (org_row, connection) = connections::of_org(conn, org)?;
     ready(org, &connection)?;
     Ok((org_row.id, connection))
+}
+
+/// What a job working on an org's links reads first.
+pub struct Linked {
+    pub org_id: i64,
+    /// Ready to sync.
+    pub connection: ConnectionRow,
+    /// The org's entities by name.
+    pub defs: HashMap<String, EntityDef>,
+    pub links: Vec<LinkRow>,
+}
+
+impl Linked {
+    pub async fn load(engine: &Engine, org: &str) -> Result<Self, EngineError> {
+        let name = org.to_owned();
+        engine
+            .db
+            .run(move |conn| {
+                let (org_id, connection) = ready_connection(conn, &name)?;
+                let defs = metadata::entities(conn, org_id)?
+                    .into_iter()
+                    .map(|d| (d.name.to_string(), d))
+                    .collect();
+                let links = connections::links(conn, org_id)?;
+                Ok(Self {
+                    org_id,
+                    connection,
+                    defs,
+                    links,
+                })
+            })
+            .await
+    }
 }
 
 fn sealer_error(e: crate::crypto::SealError) -> EngineError {
@@ -311,7 +347,7 @@ impl Engine {
         .await
     }
 
-    async fn enqueue(
+    pub(super) async fn enqueue(
         &self,
         org: &str,
         kind: JobKind,

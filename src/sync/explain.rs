@@ -34,7 +34,10 @@ fn check_ids(ids: &[String]) -> Result<(), Refusal> {
 }
 
 /// The filters of a request, typed by the entity's definition.
-fn typed(filters: Option<&Value>, def: &EntityDef) -> Result<Option<ValidFilters>, Refusal> {
+pub(super) fn typed(
+    filters: Option<&Value>,
+    def: &EntityDef,
+) -> Result<Option<ValidFilters>, Refusal> {
     let Some(json) = filters else {
         return Ok(None);
     };

@@ -6,6 +6,7 @@
 //! through [`Report`], so it knows neither HTTP nor the worker that runs it.
 
 mod change;
+pub mod compare;
 pub mod conflicts;
 pub mod connect;
 pub mod connection;

@@ -157,6 +157,7 @@ mod tests {
             deleted: false,
             attributes: "{}".to_owned(),
             server_version: None,
+            digest: None,
         };
         let attrs = attrs.and_then(|a| a.as_object().cloned());
         TxRow::pending(1, &row, op, attrs, base, 0)

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::db::records::{self, Precondition, WriteKind, WriteOp};
+use crate::db::records::{self, Precondition, StoredText, WriteKind, WriteOp};
+use crate::domain::digest::record_digest;
 use crate::domain::error;
 use crate::domain::metadata::EntityDef;
 use crate::domain::names::RecordId;
@@ -49,8 +50,9 @@ pub struct Prepared {
 
 #[derive(Debug)]
 struct Ready {
-    /// The attributes as the client stores them: normalized, without their nulls.
-    text: String,
+    /// The attributes as the client stores them (normalized, without their nulls), and the
+    /// record's digest.
+    stored: StoredText,
     /// A required attribute without a value: the write fails unless the client already holds
     /// exactly these attributes.
     missing: Option<String>,
@@ -71,7 +73,7 @@ pub fn prepare(def: &EntityDef, change: RemoteChange) -> Prepared {
         (Err(_), _) => Err(format!("the server's id '{id}' is not a valid record id")),
         (Ok(rid), ChangeOp::Delete) => Ok((rid, None)),
         (Ok(rid), ChangeOp::Upsert) => {
-            ready(def, attributes.unwrap_or_default()).map(|r| (rid, Some(r)))
+            ready(def, rid.as_str(), attributes.unwrap_or_default()).map(|r| (rid, Some(r)))
         }
     };
     Prepared {
@@ -84,14 +86,18 @@ pub fn prepare(def: &EntityDef, change: RemoteChange) -> Prepared {
     }
 }
 
-fn ready(def: &EntityDef, given: Map<String, Value>) -> Result<Ready, String> {
+fn ready(def: &EntityDef, id: &str, given: Map<String, Value>) -> Result<Ready, String> {
     let attributes = normalize_owned(def, given, Source::Json)
         .map_err(|e| format!("{}: {} (attribute '{}')", e.code, e.message, e.attribute))?;
     let missing = check_required(def, &attributes)
         .err()
         .map(|e| error::invalid_record(def.name.as_str(), e).to_string());
     let text = serde_json::to_string(&WithoutNulls(&attributes)).map_err(|e| e.to_string())?;
-    Ok(Ready { text, missing })
+    let digest = record_digest(id, &attributes);
+    Ok(Ready {
+        stored: StoredText { text, digest },
+        missing,
+    })
 }
 
 /// What one server change comes to on the client, given the client's current row. The
@@ -109,7 +115,7 @@ pub fn plan(
     let existing = current
         .get(&(def.name.to_string(), id.to_string()))
         .filter(|r| !r.deleted);
-    let Some(Ready { text, missing }) = ready else {
+    let Some(Ready { stored, missing }) = ready else {
         return match (existing, mode) {
             (None, _) => Plan::Skip("not on the client"),
             (Some(row), _) if row.server_version.is_none() => Plan::LocalOnly,
@@ -121,7 +127,7 @@ pub fn plan(
     };
     let server_version = (change.version > 0).then_some(change.version);
     if let Some(row) = existing {
-        if stored_text_equals(row, &text)
+        if stored_text_equals(row, &stored)
             && (server_version.is_none() || row.server_version == server_version)
         {
             return Plan::Unchanged;
@@ -135,7 +141,7 @@ pub fn plan(
         id,
         kind: WriteKind::Replace,
         attributes: Map::new(),
-        text: Some(text),
+        text: Some(stored),
         precondition: Precondition::None,
         server_version,
     })
@@ -144,10 +150,16 @@ pub fn plan(
 /// Does the row store exactly the attributes of `text` (a stored text made by [`prepare`])?
 /// The same text is the same attributes; a different one may still hold them in another key
 /// order, so it is compared value by value.
-fn stored_text_equals(row: &records::RecordRow, text: &str) -> bool {
-    row.attributes == text
-        || serde_json::from_str::<Map<String, Value>>(text)
-            .is_ok_and(|attributes| stored_equals(row, &attributes))
+fn stored_text_equals(row: &records::RecordRow, stored: &StoredText) -> bool {
+    if row.attributes == stored.text {
+        return true;
+    }
+    match &row.digest {
+        // Digests made of the same attributes are equal however the texts are written.
+        Some(digest) => digest.as_slice() == stored.digest,
+        None => serde_json::from_str::<Map<String, Value>>(&stored.text)
+            .is_ok_and(|attributes| stored_equals(row, &attributes)),
+    }
 }
 
 /// Does the client's row hold exactly the server's attributes (nulls and absent alike)?
@@ -222,6 +234,7 @@ mod tests {
             deleted: false,
             attributes: attributes.to_string(),
             server_version: Some(server_version),
+            digest: None,
         };
         HashMap::from([(("account".to_owned(), id.to_owned()), row)])
     }
@@ -368,7 +381,10 @@ mod tests {
             prepare(&account(), changed),
             &current,
         ) {
-            Plan::Write(op) => assert_eq!(op.text.as_deref(), Some(r#"{"name":"A","revenue":13}"#)),
+            Plan::Write(op) => assert_eq!(
+                op.text.map(|s| s.text).as_deref(),
+                Some(r#"{"name":"A","revenue":13}"#)
+            ),
             other => panic!("{other:?}"),
         }
     }

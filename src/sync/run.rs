@@ -1,16 +1,13 @@
 //! The Sync job: upload (client → server, with the transaction queue), then download of each
 //! inbound link, then the summary with quota use.
 
-use std::collections::HashMap;
-
-use super::connection::ready_connection;
+use super::connection::Linked;
 use super::download::Download;
 use super::upload::Upload;
 use super::{Engine, EngineError, Pass, Report};
 use crate::db::connections::{self, LinkRow};
-use crate::db::{metadata, now_micros, orgs, records, transactions};
+use crate::db::{now_micros, orgs, records, transactions};
 use crate::domain::jobs::{Finished, JobStatus, LogLevel, Summary};
-use crate::domain::metadata::EntityDef;
 use crate::wire::sync::{Direction, SyncRequest};
 
 pub async fn run(
@@ -19,18 +16,12 @@ pub async fn run(
     org: &str,
     request: SyncRequest,
 ) -> Result<Finished, EngineError> {
-    let name = org.to_owned();
-    let (org_id, connection, defs, links) = engine
-        .db
-        .run(move |conn| {
-            let (org_id, connection) = ready_connection(conn, &name)?;
-            let defs: HashMap<String, EntityDef> = metadata::entities(conn, org_id)?
-                .into_iter()
-                .map(|d| (d.name.to_string(), d))
-                .collect();
-            Ok::<_, EngineError>((org_id, connection, defs, connections::links(conn, org_id)?))
-        })
-        .await?;
+    let Linked {
+        org_id,
+        connection,
+        defs,
+        links,
+    } = Linked::load(engine, org).await?;
     let dry_run = request.dry_run.unwrap_or(false);
     // Signed in on its first call (a token of the process is reused).
     let provider = engine.provider_for(&connection)?;

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod batch;
 pub mod changes;
+pub mod compare;
 pub mod explain;
 pub mod orgs;
 pub mod problem;

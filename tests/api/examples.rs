@@ -289,6 +289,20 @@ async fn story(app: &TestApp, media: &'static str) -> BTreeSet<(String, String)>
         "a-17 is Inactive, a-99 does not exist: {explained}"
     );
     run.example("explain_org", SERVER, &[]).await;
+
+    // Are both sides equal? Digests of id ranges say, without moving the records.
+    let job = run.job("compare_async", CLIENT, &[]).await;
+    assert_eq!(job["Status"], "Completed", "{job}");
+    assert!(job["Summary"]["account"]["Server"].is_u64(), "{job}");
+    let digests = run.example("digests_org", SERVER, &[]).await.json();
+    let ranges = digests["Ranges"].as_array().unwrap();
+    assert_eq!(ranges.len(), 2, "{digests}");
+    assert!(
+        ranges[0]["Pieces"]
+            .as_array()
+            .is_some_and(|p| p.iter().all(|p| p["Count"].as_u64() <= Some(2))),
+        "pieces of 2 records: {digests}"
+    );
     run.ran
 }
 

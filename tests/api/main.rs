@@ -46,6 +46,7 @@ mod auth;
 mod bad_input;
 mod batch;
 mod changes;
+mod compare;
 mod connect;
 mod contract;
 mod examples;

@@ -18,7 +18,7 @@ const MIGRATIONS_TABLE: &str = "__diesel_schema_migrations";
 /// A column as `schema.rs` declares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Declared {
-    /// `BigInt`, `Integer`, `Text` or `Bool`.
+    /// `BigInt`, `Integer`, `Text`, `Bool` or `Binary`.
     sql_type: String,
     nullable: bool,
 }
@@ -78,7 +78,7 @@ fn parse_schema(text: &str) -> BTreeMap<String, DeclaredTable> {
                 None => (ty, false),
             };
             assert!(
-                ["BigInt", "Integer", "Text", "Bool"].contains(&sql_type),
+                ["BigInt", "Integer", "Text", "Bool", "Binary"].contains(&sql_type),
                 "table {name}: the check knows no type {sql_type} (column {column})"
             );
             let previous = table.columns.insert(
@@ -198,11 +198,13 @@ fn compatible(is_postgres: bool, sql_type: &str, db_type: &str) -> bool {
         (true, "Integer") => &["integer"],
         (true, "Text") => &["text"],
         (true, "Bool") => &["boolean"],
+        (true, "Binary") => &["bytea"],
         // SQLite keeps any integer in 64 bits: an INTEGER column (a rowid) reads as BigInt.
         (false, "BigInt") => &["bigint", "integer"],
         (false, "Integer") => &["integer"],
         (false, "Text") => &["text"],
         (false, "Bool") => &["boolean"],
+        (false, "Binary") => &["blob"],
         _ => &[],
     };
     accepted.contains(&db_type)

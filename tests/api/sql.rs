@@ -11,6 +11,7 @@ use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::compare::{compare_in, counts as compared};
 use crate::testkit::digest::digest;
 use crate::testkit::launch::{Launch, TestApp};
 
@@ -490,11 +491,13 @@ async fn a_database_is_kept_in_step_both_ways(app: TestApp, db: External) {
 /// what it can of it), and on changes (a row leaving the scope leaves the client); a dry run
 /// writes nothing and a per-item sync reads just the named record.
 async fn filters_dry_runs_and_per_item_syncs(app: TestApp, db: External) {
-    db.exec(
-        "INSERT INTO account (accountid, name, active) VALUES \
-           ('a1', 'Contoso', true), ('a2', 'contoso east', true), ('a3', 'Contoso West', false), \
-           ('a4', 'Fabrikam', true);",
-    );
+    db.exec(&format!(
+        "INSERT INTO account (accountid, name, active, revenue, updated_at) VALUES \
+           ('a1', 'Contoso', true, {}, '2026-01-05T10:00:00Z'); \
+         INSERT INTO account (accountid, name, active) VALUES \
+           ('a2', 'contoso east', true), ('a3', 'Contoso West', false), ('a4', 'Fabrikam', true);",
+        db.revenue()
+    ));
     let mut given = setup(&db, true);
     given["Entities"] = json!(["account"]);
     given["SyncFilters"] = json!({"account": {"Type": "and", "Conditions": [
@@ -548,6 +551,27 @@ async fn filters_dry_runs_and_per_item_syncs(app: TestApp, db: External) {
     assert_eq!(
         (&now["a1"]["name"], &now["a3"]["name"]),
         (&json!("Contoso HQ"), &json!("Contoso West"))
+    );
+    // Compare digests the rows the filter keeps as the client stores them (an exact numeric
+    // and a timestamp alike): only a3, which the per-item sync left, differs; Repair takes it.
+    let found = compare_in(&app, "crm", json!({})).await;
+    assert_eq!(
+        compared(&found["Summary"]["account"]),
+        json!({"Server": 2, "Client": 2, "Missing": 0, "Extra": 0, "Stale": 1,
+               "LocalOnly": 0, "Pending": 0}),
+        "{found:#}"
+    );
+    assert_eq!(
+        found["Summary"]["account"]["FirstIds"],
+        json!({"Stale": ["a3"]})
+    );
+    let repaired = compare_in(&app, "crm", json!({"Repair": true})).await;
+    assert_eq!(counts(&repaired, "account"), (0, 1, 0), "{repaired:#}");
+    let again = compare_in(&app, "crm", json!({})).await;
+    assert_eq!(again["Summary"]["account"]["Stale"], 0, "{again:#}");
+    assert_eq!(
+        digest(&app, "crm", "account").await["a3"]["name"],
+        json!("Contoso W")
     );
 }
 

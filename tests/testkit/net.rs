@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -53,10 +53,12 @@ pub enum ProxyMode {
     Slow,
 }
 
-/// A TCP proxy in front of a server, to take it down or lose its answers.
+/// A TCP proxy in front of a server, to take it down or lose its answers, and to count what
+/// the server sends back.
 pub struct Proxy {
     pub port: u16,
     mode: Arc<Mutex<ProxyMode>>,
+    answered: Arc<AtomicU64>,
 }
 
 impl Proxy {
@@ -66,15 +68,25 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let mode = Arc::new(Mutex::new(ProxyMode::Forward));
-        let shared = mode.clone();
+        let answered = Arc::new(AtomicU64::new(0));
+        let (shared, counted) = (mode.clone(), answered.clone());
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let now = *shared.lock().unwrap();
-                let target = target.clone();
-                std::thread::spawn(move || relay(client, &target, now));
+                let (target, counted) = (target.clone(), counted.clone());
+                std::thread::spawn(move || relay(client, &target, now, &counted));
             }
         });
-        Self { port, mode }
+        Self {
+            port,
+            mode,
+            answered,
+        }
+    }
+
+    /// Bytes the server sent back through the proxy so far (headers included).
+    pub fn bytes_answered(&self) -> u64 {
+        self.answered.load(Ordering::SeqCst)
     }
 
     pub fn set(&self, mode: ProxyMode) {
@@ -87,7 +99,7 @@ impl Proxy {
     }
 }
 
-fn relay(client: TcpStream, target: &str, mode: ProxyMode) {
+fn relay(client: TcpStream, target: &str, mode: ProxyMode, answered: &AtomicU64) {
     if mode == ProxyMode::Down {
         return;
     }
@@ -126,6 +138,7 @@ fn relay(client: TcpStream, target: &str, mode: ProxyMode) {
             Ok(0) | Err(_) => break,
             Ok(_) if lose.load(Ordering::SeqCst) => break,
             Ok(n) => {
+                answered.fetch_add(n as u64, Ordering::SeqCst);
                 if c_write.write_all(&buf[..n]).is_err() {
                     break;
                 }

@@ -1,10 +1,12 @@
 //! The kinds of job, one file each.
 
+mod compare;
 mod connect;
 mod snapshot;
 mod sync;
 mod update_metadata;
 
+pub use compare::CompareJob;
 pub use connect::ConnectJob;
 pub use snapshot::{GetSnapshotJob, SendSnapshotJob};
 pub use sync::SyncJob;

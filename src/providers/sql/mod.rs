@@ -15,6 +15,7 @@
 
 pub mod capture;
 pub mod catalog;
+mod digests;
 mod introspect;
 mod log;
 mod pushdown;
@@ -43,6 +44,7 @@ use super::{
 use crate::domain::error::Code;
 use crate::domain::metadata::{AttributeType, EntityDef};
 use crate::wire::batch::BatchOperation;
+use crate::wire::compare::{DigestRange, Digests};
 use crate::wire::explain::{Explained, ExplainedRecord};
 
 /// The start of a full read's token.
@@ -64,6 +66,8 @@ struct State {
     left_out: Vec<LeftOut>,
     /// The change log was pruned by this provider (once is enough for a job).
     pruned: bool,
+    /// The rows Compare digested last, for its next rounds.
+    digested: Option<digests::Digested>,
 }
 
 impl State {
@@ -406,6 +410,31 @@ impl Provider for SqlProvider {
                 })
                 .collect();
             Ok(out)
+        })
+        .await
+    }
+
+    async fn digests(
+        &self,
+        entity: &str,
+        filters: Option<&Value>,
+        ranges: &[DigestRange],
+    ) -> Result<Digests, ProviderError> {
+        let (entity, filters, ranges) = (entity.to_owned(), filters.cloned(), ranges.to_vec());
+        self.with(move |state, config, target| {
+            let (def, shape) = state.entity(config, target, &entity)?;
+            state.store(config, target)?;
+            let State {
+                store: Some(store),
+                digested,
+                ..
+            } = state
+            else {
+                return Err(ProviderError::Unavailable(
+                    "no database connection".to_owned(),
+                ));
+            };
+            digests::digests(store, digested, &def, &shape, filters.as_ref(), &ranges)
         })
         .await
     }

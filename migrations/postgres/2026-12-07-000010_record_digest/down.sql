@@ -1,0 +1,2 @@
+ALTER TABLE records ALTER COLUMN id TYPE TEXT COLLATE "default";
+ALTER TABLE records DROP COLUMN digest;

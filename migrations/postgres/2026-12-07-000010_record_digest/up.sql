@@ -1,0 +1,7 @@
+-- Each record's digest (its id and attributes, however they were written), made when the
+-- record is written, so Compare reads 16 bytes a record instead of hashing its attributes.
+-- NULL on a tombstone, and on rows written before this column: Compare hashes those itself.
+ALTER TABLE records ADD COLUMN digest BYTEA;
+-- Ids are ordered byte by byte, as SQLite orders them: Compare's id ranges, and the pages of
+-- a feed, then mean the same records whichever database holds them and whatever its locale.
+ALTER TABLE records ALTER COLUMN id TYPE TEXT COLLATE "C";
