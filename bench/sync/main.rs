@@ -10,6 +10,9 @@
 //! - W4: the HTTP API under load from 64 connections: single-record GET and POST, SyncAsync
 //!   in XML; the peak rate, and p50 and p99 at half of it (at the first size only).
 //! - W9: 200 orgs of 1000 records synced by one process, then by two sharing one PostgreSQL.
+//! - W7: a Compare of N records with 10 differences, its time and the bytes on the wire, next
+//!   to reading the whole feed; then a Repair.
+//! - The admin console's list pages on the client org of N records, each timed.
 //! - W6: a Get snapshot and a Send snapshot of N records (up to 100k), against W1's rate.
 //! - W8: the first sync of N rows from a table of an external PostgreSQL database (the sql
 //!   provider), against W1's rate (at the PostgreSQL size).
@@ -22,6 +25,7 @@ mod testkit;
 
 mod baseline;
 mod data;
+mod lists;
 mod options;
 mod probes;
 mod report;
@@ -31,6 +35,7 @@ mod w2;
 mod w3;
 mod w4;
 mod w6;
+mod w7;
 mod w8;
 mod w9;
 
@@ -38,6 +43,7 @@ use std::time::{Duration, Instant};
 
 use crate::baseline::sqlite_baseline;
 use crate::data::generate;
+use crate::lists::{lists, Lists};
 use crate::options::Options;
 use crate::probes::{auth_probe, count_probe, feed_probe};
 use crate::report::{human, median, print_table, rate};
@@ -48,6 +54,7 @@ use crate::w2::w2;
 use crate::w3::run_w3;
 use crate::w4::{w4, W4};
 use crate::w6::{w6, W6};
+use crate::w7::{w7, W7};
 use crate::w8::{w8, W8};
 use crate::w9::run_w9;
 
@@ -90,6 +97,9 @@ struct SizeResult {
     w2: Option<(Duration, Duration)>,
     /// Sizes above [`W6_MAX`] skip it.
     w6: Option<W6>,
+    w7: Option<W7>,
+    /// The admin console's list pages on the client.
+    lists: Lists,
     /// At the first size only.
     w4: Option<W4>,
     postgres: Option<Result<W1, String>>,
@@ -205,7 +215,13 @@ async fn run_size(opts: &Options, n: usize) -> SizeResult {
     } else {
         None
     };
+    let w7 = if opts.runs("w7") {
+        Some(w7(&server, &client, &server_url, n, opts.w2_reps).await)
+    } else {
+        None
+    };
     assert_eq!(records(&client, CLIENT_ORG).await, n as u64);
+    let lists = lists(&client).await;
     auth_probe(&server).await;
     count_probe(&client).await;
     let w6 = if n <= W6_MAX && opts.runs("w6") {
@@ -238,6 +254,8 @@ async fn run_size(opts: &Options, n: usize) -> SizeResult {
         sqlite,
         w2,
         w6,
+        w7,
+        lists,
         w4,
         postgres,
         w8,

@@ -150,6 +150,27 @@ pub fn print_table(
             }
             None => {}
         }
+        if let Some(w7) = &r.w7 {
+            let bytes = w7.asked + w7.answered;
+            let part = bytes as f64 / w7.feed_bytes as f64;
+            println!(
+                "| W7 {n}: Compare with 10 differences (median of {}) | {:.0} ms; {bytes} bytes on the wire ({} to the server, {} back) | whole feed {:.2} s, {} bytes back | {:.4}× the feed's bytes | ≤ 2 s, ≤ 1 MiB | {} |",
+                opts.w2_reps,
+                ms(w7.exec),
+                w7.asked,
+                w7.answered,
+                w7.feed.as_secs_f64(),
+                w7.feed_bytes,
+                part,
+                verdict(w7.exec <= Duration::from_secs(2) && bytes <= 1 << 20)
+            );
+        }
+        println!(
+            "| Console lists on a {n}-record client: slowest page (median of 5) | {:.1} ms ({}) | | | ≤ 200 ms | {} |",
+            ms(r.lists.slowest),
+            r.lists.page,
+            verdict(r.lists.slowest <= Duration::from_millis(200))
+        );
         match &r.w8 {
             Some(Ok(w8)) => {
                 let w1 = rate(r.n, s.exec);

@@ -12,7 +12,7 @@
 //!   sides.
 
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::Xxh3;
 
 use super::decimal;
 
@@ -22,54 +22,67 @@ pub type RecordDigest = [u8; 16];
 /// Writes `value` in its canonical form: numbers as their shortest exact decimal, object keys
 /// sorted and nulls left out, so every way of writing the same value gives the same bytes.
 /// Written straight into the hash: nothing is copied.
-fn canonical(value: &Value, out: &mut impl Digest) {
+fn canonical(value: &Value, out: &mut Xxh3) {
     match value {
         Value::Null => out.update(b"n"),
         Value::Bool(b) => out.update(if *b { b"t" } else { b"f" }),
         Value::Number(n) => {
             out.update(b"#");
-            match decimal::of_value(value) {
-                Some(d) => out.update(decimal::to_value(d).to_string().as_bytes()),
-                None => out.update(n.to_string().as_bytes()),
+            let text = n.to_string();
+            if is_plain_integer(&text) {
+                out.update(text.as_bytes());
+            } else {
+                match decimal::of_value(value) {
+                    Some(d) => out.update(decimal::to_value(d).to_string().as_bytes()),
+                    None => out.update(text.as_bytes()),
+                }
             }
-            out.update([0]);
+            out.update(&[0]);
         }
         Value::String(s) => {
             out.update(b"s");
-            out.update((s.len() as u64).to_be_bytes());
+            out.update(&(s.len() as u64).to_be_bytes());
             out.update(s.as_bytes());
         }
         Value::Array(items) => {
             out.update(b"[");
-            out.update((items.len() as u64).to_be_bytes());
+            out.update(&(items.len() as u64).to_be_bytes());
             items.iter().for_each(|v| canonical(v, out));
         }
         Value::Object(map) => object(map, out),
     }
 }
 
-fn object(map: &Map<String, Value>, out: &mut impl Digest) {
+fn object(map: &Map<String, Value>, out: &mut Xxh3) {
     let mut keys: Vec<(&String, &Value)> = map.iter().filter(|(_, v)| !v.is_null()).collect();
     keys.sort_unstable_by(|a, b| a.0.cmp(b.0));
     out.update(b"{");
-    out.update((keys.len() as u64).to_be_bytes());
+    out.update(&(keys.len() as u64).to_be_bytes());
     for (k, v) in keys {
-        out.update((k.len() as u64).to_be_bytes());
+        out.update(&(k.len() as u64).to_be_bytes());
         out.update(k.as_bytes());
         canonical(v, out);
     }
 }
 
-/// The digest of the record `id` with `attributes`.
+/// A number written the one way JSON writes an integer (no sign but `-`, no leading zero, no
+/// fraction or exponent): its own canonical text, whatever its size.
+fn is_plain_integer(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && text != "-0"
+}
+
+/// The digest of the record `id` with `attributes`: 128 bits of XXH3 over its canonical form
+/// (a check of drift between copies, not of tampering).
 pub fn record_digest(id: &str, attributes: &Map<String, Value>) -> RecordDigest {
-    let mut hash = Sha256::new();
-    hash.update((id.len() as u64).to_be_bytes());
+    let mut hash = Xxh3::new();
+    hash.update(&(id.len() as u64).to_be_bytes());
     hash.update(id.as_bytes());
     object(attributes, &mut hash);
-    let full = hash.finalize();
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&full[..16]);
-    out
+    hash.digest128().to_be_bytes()
 }
 
 /// The digest of a stored record, given its attributes' text (a JSON object); `None` when

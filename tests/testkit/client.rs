@@ -53,6 +53,11 @@ impl Client {
         }
     }
 
+    /// A client with the same token of the orgsync reached at `base` (through a proxy).
+    pub fn through(&self, base: &str) -> Self {
+        Self::new(base, &self.token)
+    }
+
     /// `http://host:port`.
     pub fn base(&self) -> &str {
         &self.base

@@ -58,6 +58,8 @@ pub enum ProxyMode {
 pub struct Proxy {
     pub port: u16,
     mode: Arc<Mutex<ProxyMode>>,
+    /// Bytes through the proxy: to the server, and back.
+    asked: Arc<AtomicU64>,
     answered: Arc<AtomicU64>,
 }
 
@@ -68,20 +70,31 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let mode = Arc::new(Mutex::new(ProxyMode::Forward));
-        let answered = Arc::new(AtomicU64::new(0));
-        let (shared, counted) = (mode.clone(), answered.clone());
+        let (asked, answered) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let (shared, counts) = (mode.clone(), (asked.clone(), answered.clone()));
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let now = *shared.lock().unwrap();
-                let (target, counted) = (target.clone(), counted.clone());
-                std::thread::spawn(move || relay(client, &target, now, &counted));
+                let (target, counts) = (target.clone(), counts.clone());
+                std::thread::spawn(move || relay(client, &target, now, &counts.0, &counts.1));
             }
         });
         Self {
             port,
             mode,
+            asked,
             answered,
         }
+    }
+
+    /// Bytes sent to the server through the proxy so far (headers included).
+    pub fn bytes_asked(&self) -> u64 {
+        self.asked.load(Ordering::SeqCst)
+    }
+
+    /// `http://127.0.0.1:{port}`.
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
     }
 
     /// Bytes the server sent back through the proxy so far (headers included).
@@ -99,7 +112,13 @@ impl Proxy {
     }
 }
 
-fn relay(client: TcpStream, target: &str, mode: ProxyMode, answered: &AtomicU64) {
+fn relay(
+    client: TcpStream,
+    target: &str,
+    mode: ProxyMode,
+    asked: &Arc<AtomicU64>,
+    answered: &AtomicU64,
+) {
     if mode == ProxyMode::Down {
         return;
     }
@@ -110,6 +129,7 @@ fn relay(client: TcpStream, target: &str, mode: ProxyMode, answered: &AtomicU64)
     let lose = Arc::new(AtomicBool::new(false));
     let flag = lose.clone();
     let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+    let asked = asked.clone();
     std::thread::spawn(move || {
         let mut buf = [0u8; 16384];
         loop {
@@ -123,6 +143,7 @@ fn relay(client: TcpStream, target: &str, mode: ProxyMode, answered: &AtomicU64)
                     if mode == ProxyMode::DropResponse && chunk.windows(6).any(|w| w == b"/batch") {
                         flag.store(true, Ordering::SeqCst);
                     }
+                    asked.fetch_add(n as u64, Ordering::SeqCst);
                     if s_write.write_all(chunk).is_err() {
                         break;
                     }
