@@ -210,9 +210,12 @@ fn serve(settings: Settings) -> ExitCode {
         let server = server.bind(&bind)?;
         for addr in server.addrs() {
             tracing::info!(
-                "orgsync listening on http://{addr} — Swagger UI at http://{addr}/swagger-ui/"
+                "orgsync listening on http://{addr} — Swagger UI at http://{addr}/swagger-ui/, \
+                 the admin console at http://{addr}/admin/"
             );
-            println!("orgsync is up: http://{addr}/swagger-ui/");
+            println!(
+                "orgsync is up: http://{addr}/swagger-ui/ (admin console: http://{addr}/admin/)"
+            );
         }
         server.run().await
     });

@@ -135,13 +135,19 @@ async fn list_conflicts(
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Resolve {
     pub take: Take,
+    /// With `Take: Client`, values that replace the client's before its record is sent: the
+    /// fields an admin chose to take from the server (a null clears one).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Settles a conflict: `Server` archives the client's change and brings the server's record;
-/// `Client` sends the client's record (at once when writes are not offline).
+/// `Client` sends the client's record (at once when writes are not offline), with the
+/// `Attributes` given taking the place of the client's values field by field.
 #[utoipa::path(tag = "Transactions", security(("bearer" = [])), params(TxPath),
     request_body(content(
-        (Resolve = "application/json", example = json!({"Take": "Client"})),
+        (Resolve = "application/json", example = json!({"Take": "Client", "Attributes": {"name": "Fabrikam"}})),
         (Resolve = "application/xml", example = json!("<Resolve><Take>Server</Take></Resolve>")),
     )),
     responses(
@@ -158,10 +164,10 @@ async fn resolve_conflict(
     body: Body<Resolve>,
 ) -> Result<Reply<Conflict>, ApiError> {
     who.require(&path.org, MANAGERS)?;
-    let take = body.into_inner().take;
+    let Resolve { take, attributes } = body.into_inner();
     let row = state
         .engine
-        .resolve_conflict(&path.org, &path.id, take)
+        .resolve_conflict(&path.org, &path.id, take, attributes)
         .await?;
     Ok(Reply::ok(row.into()))
 }

@@ -7,12 +7,14 @@ pub mod changes;
 pub mod compare;
 pub mod conflicts;
 pub mod connection;
+pub mod console;
 pub mod explain;
 pub mod jobs;
 pub mod links;
 pub mod metadata;
 pub mod ops;
 pub mod orgs;
+pub mod overview;
 pub mod problem;
 pub mod quarantine;
 pub mod records;
@@ -76,6 +78,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(sync::Doc::openapi());
     doc.merge(links::Doc::openapi());
     doc.merge(compare::Doc::openapi());
+    doc.merge(overview::Doc::openapi());
     doc.merge(explain::Doc::openapi());
     doc.merge(timeline::Doc::openapi());
     doc.merge(snapshots::Doc::openapi());
@@ -140,12 +143,14 @@ pub fn openapi_json() -> String {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     ops::configure(cfg);
+    console::configure(cfg);
     auth::configure(cfg);
     orgs::configure(cfg);
     metadata::configure(cfg);
     records::configure(cfg);
     batch::configure(cfg);
     changes::configure(cfg);
+    overview::configure(cfg);
     connection::configure(cfg);
     sync::configure(cfg);
     links::configure(cfg);

@@ -26,6 +26,7 @@ pub mod job_log;
 pub mod jobs;
 pub mod metadata;
 pub mod orgs;
+pub mod overview;
 pub mod quarantine;
 pub mod records;
 pub mod schema;

@@ -1,13 +1,21 @@
 //! A person settles a conflict the Manual policy parked: taking the server's side archives the
 //! client's change and brings the server's record; taking the client's sends the client's
-//! whole record (at once when writes are not offline).
+//! whole record (at once when writes are not offline), after the fields the person took from
+//! the server replaced the client's.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
 
 use super::upload::refresh;
 use super::{Engine, EngineError};
 use crate::db::conflicts::{self, ConflictRow};
+use crate::db::records::{self, Precondition, WriteKind, WriteOp};
 use crate::db::transactions as tx;
-use crate::db::{connections, write_tx, DbConn};
-use crate::domain::error::{Code, Refusal};
+use crate::db::{connections, metadata, write_tx, DbConn};
+use crate::domain::error::{self, Code, Refusal};
+use crate::domain::names::RecordId;
+use crate::domain::record::{normalize_owned, Source};
 use crate::domain::transaction::{ConflictStatus, Resolution, Take};
 
 impl Engine {
@@ -16,7 +24,16 @@ impl Engine {
         org: &str,
         id: &str,
         take: Take,
+        chosen: Option<Map<String, Value>>,
     ) -> Result<ConflictRow, EngineError> {
+        if take == Take::Server && chosen.is_some() {
+            return Err(Refusal::new(
+                Code::InvalidField,
+                "Attributes go with Take: Client (the server's values the client's record takes)",
+            )
+            .field("Attributes")
+            .into());
+        }
         let (org, id) = (org.to_owned(), id.to_owned());
         let (org_id, row, connection) = self
             .db
@@ -58,10 +75,15 @@ impl Engine {
                 refresh(self, org_id, &row.entity, &row.record_id, server).await?;
             }
             Take::Client => {
+                let (entity, record_id) = (row.entity.clone(), row.record_id.clone());
+                let max_bytes = self.settings.record_max_bytes;
                 let ids = self
                     .db
                     .run(move |conn| {
                         write_tx(conn, |conn| {
+                            if let Some(chosen) = chosen {
+                                take_fields(conn, org_id, &entity, &record_id, chosen, max_bytes)?;
+                            }
                             let ids = chain_of(conn)?;
                             tx::settle_conflict(conn, &ids, Resolution::ClientWinsFull, true)?;
                             conflicts::close(conn, &cid, Take::Client)?;
@@ -76,5 +98,35 @@ impl Engine {
             .db
             .run(move |conn| conflicts::get(conn, org_id, &conflict_id))
             .await?)
+    }
+}
+
+/// Writes the fields taken from the server into the client's record (checked against the
+/// entity like any write), so that the whole record the resolution sends holds them. The
+/// write is not a transaction of its own: it rides with the resolved chain.
+fn take_fields(
+    conn: &mut DbConn,
+    org_id: i64,
+    entity: &str,
+    id: &str,
+    chosen: Map<String, Value>,
+    max_bytes: usize,
+) -> Result<(), EngineError> {
+    let def = metadata::require_entity(conn, org_id, entity)?;
+    let attributes = normalize_owned(&def, chosen, Source::Json)
+        .map_err(|e| error::invalid_record(entity, e))?;
+    let op = WriteOp {
+        entity: entity.to_owned(),
+        id: RecordId::parse(id).map_err(|e| Refusal::new(Code::InvalidName, e.to_string()))?,
+        kind: WriteKind::Merge,
+        attributes,
+        text: None,
+        precondition: Precondition::None,
+        server_version: None,
+    };
+    let defs = HashMap::from([(entity.to_owned(), def)]);
+    match records::apply(conn, org_id, &defs, &[op], max_bytes)?.pop() {
+        Some(Err(refusal)) => Err(refusal.into()),
+        _ => Ok(()),
     }
 }

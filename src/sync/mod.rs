@@ -16,6 +16,7 @@ pub mod explain;
 pub mod feed;
 pub mod metadata;
 pub mod outbox;
+pub mod overview;
 pub mod plan;
 pub mod report;
 pub mod run;

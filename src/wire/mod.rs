@@ -9,6 +9,7 @@ pub mod changes;
 pub mod compare;
 pub mod explain;
 pub mod orgs;
+pub mod overview;
 pub mod problem;
 pub mod sync;
 pub mod timeline;

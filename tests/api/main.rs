@@ -56,6 +56,7 @@ mod limits;
 mod metadata;
 mod ops;
 mod orgs;
+mod overview;
 mod processes;
 mod records;
 mod safety;

@@ -171,7 +171,10 @@ fn serve_runs_with_the_flags_given() {
         .unwrap_or_default();
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(first, format!("orgsync is up: http://{bind}/swagger-ui/"));
+    assert_eq!(
+        first,
+        format!("orgsync is up: http://{bind}/swagger-ui/ (admin console: http://{bind}/admin/)")
+    );
     assert!(dir.path().join("secrets/jwt_secret").exists());
     assert!(dir.path().join("o.db").exists());
 }

@@ -673,6 +673,56 @@ async fn manual_opens_a_conflict_that_resolve_settles(app: TestApp) {
     );
 }
 
+/// Field by field: the client's record is sent with the fields the admin took from the server.
+async fn resolve_takes_the_chosen_fields(app: TestApp) {
+    let (server, _) = conflict_with(&app, "Manual").await;
+    let open = app
+        .get("/rest/v1/sync/client/conflicts")
+        .send()
+        .await
+        .json();
+    let id = open["Conflicts"][0]["ConflictId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resolve = format!("/rest/v1/sync/client/conflicts/{id}/Resolve");
+    app.post(&resolve)
+        .json(&json!({"Take": "Server", "Attributes": {"numberofemployees": 99}}))
+        .send()
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    app.post(&resolve)
+        .json(&json!({"Take": "Client", "Attributes": {"nope": 1}}))
+        .send()
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "unknown_attribute");
+    let still = app
+        .get("/rest/v1/sync/client/conflicts")
+        .send()
+        .await
+        .json();
+    assert_eq!(
+        still["Conflicts"][0]["Status"], "Open",
+        "a refused resolve changes nothing"
+    );
+    let resolved = app
+        .post(&resolve)
+        .json(&json!({"Take": "Client", "Attributes": {"numberofemployees": 99}}))
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(resolved["Resolution"], "Client");
+    app.sync("client", json!({})).await;
+    let on_server = record(&server, "contoso", "acc-00001").await;
+    assert_eq!(
+        (&on_server["name"], &on_server["numberofemployees"]),
+        (&json!("Client name"), &json!(99)),
+        "the client's name, the server's employees"
+    );
+    assert_eq!(record(&app, "client", "acc-00001").await, on_server);
+}
+
 async fn an_update_to_a_record_the_server_deleted_is_a_conflict_never_a_resurrection(app: TestApp) {
     let server = TestApp::sqlite().await;
     let url = server_org(&server).await;
@@ -741,6 +791,7 @@ both_backends!(
     client_wins_applies_only_what_the_client_changed,
     client_wins_full_overwrites_the_whole_record,
     manual_opens_a_conflict_that_resolve_settles,
+    resolve_takes_the_chosen_fields,
     an_update_to_a_record_the_server_deleted_is_a_conflict_never_a_resurrection
 );
 
