@@ -97,8 +97,12 @@ pub fn enqueue_unless(
 ) -> DbResult<(JobRow, bool)> {
     let org_row = super::orgs::require(conn, org)?;
     super::orgs::lock(conn, org_row.id)?;
-    if let Some(active) = active_of(conn, org, kinds)? {
-        return Ok((active, false));
+    // A dry run writes nothing: it is a job of its own, never one already queued for real.
+    let dry_run = params.get("DryRun") == Some(&serde_json::Value::Bool(true));
+    if !dry_run {
+        if let Some(active) = active_of(conn, org, kinds)? {
+            return Ok((active, false));
+        }
     }
     Ok((enqueue(conn, kind, org, added_by, params, max_tries)?, true))
 }
@@ -136,6 +140,9 @@ pub fn active_of(conn: &mut DbConn, org: &str, kinds: &[JobKind]) -> DbResult<Op
         .filter(jobs::org_name.eq(org))
         .filter(jobs::kind.eq_any(kinds.to_vec()))
         .filter(jobs::status.eq_any(JobStatus::ACTIVE))
+        // A dry run is no stand-in for the job it previews (its params hold `"DryRun":true`,
+        // as serde_json writes them).
+        .filter(jobs::params.not_like("%\"DryRun\":true%"))
         .order(jobs::entered_on.asc())
         .select(JobRow::as_select())
         .first(conn)

@@ -382,6 +382,20 @@ async fn a_cancelled_hold_deletes_nothing_and_a_dry_run_shows_the_guard(app: Tes
 
     let held = app.sync("client", json!({})).await;
     assert_eq!(held["Status"], "Held", "{held}");
+    // While it waits, a dry run is a job of its own (the held sync is not handed back for it;
+    // the deletes it holds are its own, not the preview's), and asking for the sync again gives
+    // the held one.
+    let preview = app.sync("client", json!({"DryRun": true})).await;
+    assert_ne!(preview["JobId"], held["JobId"]);
+    assert_eq!(preview["Status"], "Completed", "{preview}");
+    let again = app
+        .post("/rest/v1/sync/client/SyncAsync")
+        .json(&json!({}))
+        .send()
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(again["JobId"], held["JobId"]);
     let cancelled = app
         .post(&format!("/rest/v1/jobs/{}/Cancel", job_id(&held)))
         .send()
