@@ -11,6 +11,9 @@ fn main() {
     println!("cargo::rerun-if-env-changed=ORGSYNC_TEST_POSTGRES_URL");
     println!("cargo::rerun-if-env-changed=ORGSYNC_TEST_BROWSER");
     println!("cargo::rerun-if-changed=build.rs");
+    // The admin console's files are embedded (include_dir, which cargo does not watch): a
+    // change of one rebuilds the crate.
+    println!("cargo::rerun-if-changed=console");
     let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
     if set("ORGSYNC_TEST_POSTGRES_URL") {
         println!("cargo::rustc-cfg=postgres_tests");

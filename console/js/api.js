@@ -198,6 +198,7 @@ export const paths = {
   syncAll: '/rest/v1/sync/SyncAllAsync',
   updateMetadata: (org) => u`/rest/v1/sync/${org}/UpdateMetadataAsync`,
   snapshots: (org) => u`/rest/v1/sync/${org}/snapshots`,
+  metadata: (org) => u`/rest/v1/orgs/${org}/metadata`,
   compare: (org) => u`/rest/v1/sync/${org}/CompareAsync`,
   jobs: '/rest/v1/jobs',
   job: (id) => u`/rest/v1/jobs/${id}`,

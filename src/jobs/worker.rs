@@ -110,6 +110,16 @@ async fn run_claimed(engine: &Engine, registry: &Registry, job: JobRow, worker: 
         })
         .inc();
     let failure = outcome.as_ref().err().cloned();
+    // A failure for good (as `jobs::finish` decides it) leaves what its kind's hook sets (a
+    // Connect's connection `Failed`) before the job reads as Failed, so whoever sees the job
+    // failed sees that too.
+    let for_good = failure
+        .as_ref()
+        .filter(|e| !(e.retryable && job.tries < job.max_tries && !job.cancel_requested));
+    let hooked = for_good.is_some();
+    if let Some(e) = for_good {
+        registry.failed(&ctx, e).await;
+    }
     let backoff = engine.settings.job_backoff;
     let (id, w) = (job.id.clone(), worker.to_owned());
     let finished = engine
@@ -136,7 +146,8 @@ async fn run_claimed(engine: &Engine, registry: &Registry, job: JobRow, worker: 
     match failure {
         Some(e) => {
             tracing::warn!(code = %e.code, retryable = e.retryable, "job run failed: {}", e.message);
-            if status == Some(JobStatus::Failed) {
+            // Failed after all (a cancel asked meanwhile): the hook has not run yet.
+            if status == Some(JobStatus::Failed) && !hooked {
                 registry.failed(&ctx, &e).await;
             }
         }

@@ -67,6 +67,30 @@ async fn transaction_of(app: &Client, org: &str, record: &str, status: &str) -> 
         .unwrap_or_else(|| panic!("no {status} transaction of {record}: {list}"))
 }
 
+/// The account link's saved snapshot filter, once it has one.
+async fn wait_for_snapshot_filter(app: &Client) -> Value {
+    for _ in 0..100 {
+        let links = app
+            .get("/rest/v1/sync/client/links")
+            .send()
+            .await
+            .expect(StatusCode::OK)
+            .json();
+        let filter = links["Links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["Entity"] == "account")
+            .map(|l| l["SnapshotFilter"].clone())
+            .unwrap_or(Value::Null);
+        if !filter.is_null() {
+            return filter;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the account link never got a snapshot filter");
+}
+
 /// A server with accounts, and a client org that writes offline and settles conflicts by hand;
 /// another client org beside it that the client's admin must not see.
 async fn connected() -> (TestApp, TestApp) {
@@ -208,6 +232,25 @@ async fn an_admin_works_in_the_console() {
     open(&browser, &client, "connections/client", "connection").await;
     browser.find("#links tr[data-entity=\"account\"]").await;
     browser.shot("connection").await;
+    // A filtered Get snapshot of one link: its form in the dialog, and the filter saved on the
+    // link; then the dialog is left without starting anything.
+    browser
+        .click("button[data-action=\"get-snapshot\"][data-entity=\"account\"]")
+        .await;
+    browser
+        .find("dialog#confirm[open] form#snapshot-filter")
+        .await;
+    browser
+        .click("input[name=\"scope\"][value=\"filtered\"]")
+        .await;
+    browser.click("input[name=\"IncludeUndated\"]").await;
+    browser
+        .click("button[data-action=\"save-snapshot-filter\"]")
+        .await;
+    let saved = wait_for_snapshot_filter(&client).await;
+    assert_eq!(saved["IncludeUndated"], true, "{saved}");
+    browser.shot("snapshot-dialog").await;
+    browser.click("#confirm-cancel").await;
     open(&browser, &client, "timeline/client", "timeline").await;
     browser.shot("timeline").await;
 

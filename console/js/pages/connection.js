@@ -1,12 +1,13 @@
 // One connection: its settings, MatchOn and DeleteGuard forms, its links (directions, sync
-// filter editor with Explain), snapshots after a dry-run preview, and Compare.
+// filter editor with Explain), snapshots (snapshot.js: dry-run preview, filtered or whole), and Compare.
 
 import * as api from '../api.js';
 import {
   h, fill, badge, time, kv, fmtNum, plural, flash, flashError, problemBox, confirmDialog, dataTable,
   pageHeader, summaryTable, firstIdsList, progressBar,
 } from '../ui.js';
-import { jobLink, jobStartedMessage, previewJob, jobErrorBox, jobCommand } from './jobs.js';
+import { jobLink, jobStartedMessage, jobErrorBox, jobCommand } from './jobs.js';
+import { runSnapshot, snapshotFilterText } from './snapshot.js';
 
 const COMPARE_COLS = ['Server', 'Client', 'Missing', 'Extra', 'Stale', 'LocalOnly', 'Pending'];
 const pretty = (f) => (f === null || f === undefined ? '' : JSON.stringify(f, null, 2));
@@ -24,13 +25,6 @@ function parseFilter(text) {
     throw new Error('A filter is a JSON object such as {"Type": "and", "Conditions": [...]}.');
   }
   return v;
-}
-
-function snapshotFilterText(f) {
-  if (!f) return '—';
-  const range = [f.From ? `from ${f.From.slice(0, 10)}` : '', f.To ? `to ${f.To.slice(0, 10)}` : ''].filter(Boolean).join(' ');
-  return [f.DateOption, range || 'any date', f.IncludeUndated ? '+ undated' : '', f.Recurrence ? `recurrence ${f.Recurrence.Include || 'Both'}` : '']
-    .filter(Boolean).join(' ');
 }
 
 async function render(main, ctx) {
@@ -296,31 +290,11 @@ async function render(main, ctx) {
     }
   }
 
-  async function snapshot(direction, entity) {
-    const what = `${direction} snapshot of ${entity || 'every link'}`;
-    const [from, to] = direction === 'Get' ? ['server', 'client'] : ['client', 'server'];
-    const body = { Direction: direction };
-    if (entity) body.Entities = [entity];
-    const ok = await confirmDialog({
-      title: `${what}?`,
-      okText: `${direction} snapshot`,
-      danger: true,
-      waitForPrepare: true,
-      message: `A ${direction} snapshot copies the ${from}’s records to the ${to} and overrides the ${to}’s changes; what it deletes or overwrites is kept in the job’s quarantine. A dry run first counts what it would do on the ${to}:`,
-      prepare: async (box, ctl) => {
-        const holder = h('div');
-        box.append(holder);
-        await previewJob(holder, () => api.startJob(api.paths.snapshots(org), { ...body, DryRun: true }, { signal: ctl.signal }), { signal: ctl.signal });
-      },
-    });
-    if (!ok || signal.aborted) return;
-    try {
-      const accepted = await api.startJob(api.paths.snapshots(org), body, { signal });
-      flash(jobStartedMessage(accepted, what));
-      track(accepted);
-    } catch (err) {
-      flashError(err, `${what} could not start`);
-    }
+  function snapshot(direction, entity) {
+    return runSnapshot({ org, direction, entity, signal, track,
+      linkOf: (e) => linkRows.get(e)?.link,
+      links: () => [...linkRows.values()].map((st) => st.link),
+      onLink: (link) => linkRows.has(link.Entity) && updateLinkRow(linkRows.get(link.Entity), link) });
   }
 
   async function compare(repair) {
