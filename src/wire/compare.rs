@@ -10,6 +10,8 @@ use crate::domain::error::{Code, Refusal};
 
 /// The most ranges one digest request names.
 pub const MAX_RANGES: usize = 1000;
+/// The largest piece a range is cut into.
+pub const MAX_PIECE: u64 = 1_000_000_000;
 
 /// The body of `POST /rest/v1/sync/{org}/CompareAsync`; every member is optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -50,7 +52,7 @@ pub struct DigestRange {
     /// Cut the range into pieces of this many records and digest each; absent: give each
     /// record's digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub size: Option<u64>,
 }
 
@@ -123,10 +125,10 @@ impl DigestRequest {
                 )
                 .field("Ranges"));
             }
-            if range.size == Some(0) {
+            if let Some(size) = range.size.filter(|s| !(1..=MAX_PIECE).contains(s)) {
                 return Err(Refusal::new(
                     Code::InvalidField,
-                    format!("range {i} has Size 0; a piece holds at least 1 record"),
+                    format!("range {i} has Size {size}; a piece holds 1 to {MAX_PIECE} records"),
                 )
                 .field("Ranges"));
             }

@@ -275,7 +275,34 @@ async fn compare_moves_digests_not_records(app: TestApp) {
     );
 }
 
+/// A digest request that no answer can be made of is a 422 naming Ranges.
+async fn digest_requests_are_checked(app: TestApp) {
+    server_org(&app).await;
+    let ask = |ranges: Value| {
+        app.post("/rest/v1/orgs/contoso/digests")
+            .json(&json!({"Entity": "account", "Ranges": ranges}))
+            .send()
+    };
+    for ranges in [
+        json!([]),
+        json!([{"Size": 0}]),
+        json!([{"Size": 9_223_372_036_854_775_808_u64}]),
+        json!([{"From": "b", "To": "a"}]),
+    ] {
+        let problem = ask(ranges.clone())
+            .await
+            .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        assert_eq!(problem["field"], "Ranges", "{ranges}: {problem}");
+    }
+    let fine = ask(json!([{"Size": 1_000_000_000}]))
+        .await
+        .expect(StatusCode::OK)
+        .json();
+    assert_eq!(fine["Ranges"][0]["Pieces"][0]["Count"], 0, "{fine}");
+}
+
 both_backends!(
     compare_finds_the_planted_drift_and_repair_removes_it,
-    compare_moves_digests_not_records
+    compare_moves_digests_not_records,
+    digest_requests_are_checked
 );
