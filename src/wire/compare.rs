@@ -1,7 +1,9 @@
 //! Compare: drift between a client org and its server org, found by digests of id ranges
 //! rather than by reading the records.
 
-use serde::{Deserialize, Serialize};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -42,8 +44,9 @@ pub struct DigestRequest {
 }
 
 /// An id range, `From` included and `To` excluded (absent: open), and what to say of it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+/// Read from an object only (every member being optional, serde would take an array too).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
 pub struct DigestRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
@@ -92,6 +95,39 @@ pub struct PieceDigest {
 pub struct RecordDigestOf {
     pub id: String,
     pub digest: String,
+}
+
+/// The members of a [`DigestRange`] as its object holds them.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct RangeMembers {
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    size: Option<u64>,
+}
+
+impl<'de> Deserialize<'de> for DigestRange {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Object;
+        impl<'de> Visitor<'de> for Object {
+            type Value = DigestRange;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a range object {From?, To?, Size?}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DigestRange, A::Error> {
+                let m = RangeMembers::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(DigestRange {
+                    from: m.from,
+                    to: m.to,
+                    size: m.size,
+                })
+            }
+        }
+        d.deserialize_map(Object)
+    }
 }
 
 impl DigestRange {

@@ -294,6 +294,10 @@ async fn digest_requests_are_checked(app: TestApp) {
             .problem(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
         assert_eq!(problem["field"], "Ranges", "{ranges}: {problem}");
     }
+    // A range is an object, not an array of its members.
+    ask(json!([[null, null]]))
+        .await
+        .expect(StatusCode::UNPROCESSABLE_ENTITY);
     let fine = ask(json!([{"Size": 1_000_000_000}]))
         .await
         .expect(StatusCode::OK)
