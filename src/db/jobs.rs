@@ -33,6 +33,20 @@ pub struct JobRow {
     pub deletes_approved: bool,
 }
 
+impl JobRow {
+    /// What a failed run of this job comes to: `Queued` to be tried again, `Cancelled` when a
+    /// cancel was asked (or the run stopped for one), else `Failed` for good.
+    pub fn after_failure(&self, e: &JobError) -> JobStatus {
+        if e.retryable && self.tries < self.max_tries && !self.cancel_requested {
+            JobStatus::Queued
+        } else if self.cancel_requested || e.is_cancel() {
+            JobStatus::Cancelled
+        } else {
+            JobStatus::Failed
+        }
+    }
+}
+
 /// A new queued job, runnable at once.
 pub fn enqueue(
     conn: &mut DbConn,
@@ -420,13 +434,10 @@ pub fn finish(
                 status
             }
             Err(e) => {
-                let again = e.retryable && job.tries < job.max_tries && !job.cancel_requested;
-                let (status, finished, run_after) = if again {
-                    (JobStatus::Queued, None, now + backoff_micros(job.tries))
-                } else if job.cancel_requested || e.is_cancel() {
-                    (JobStatus::Cancelled, Some(now), job.run_after)
-                } else {
-                    (JobStatus::Failed, Some(now), job.run_after)
+                let status = job.after_failure(&e);
+                let (finished, run_after) = match status {
+                    JobStatus::Queued => (None, now + backoff_micros(job.tries)),
+                    _ => (Some(now), job.run_after),
                 };
                 diesel::update(owned)
                     .set((

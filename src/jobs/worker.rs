@@ -115,7 +115,7 @@ async fn run_claimed(engine: &Engine, registry: &Registry, job: JobRow, worker: 
     // failed sees that too.
     let for_good = failure
         .as_ref()
-        .filter(|e| !(e.retryable && job.tries < job.max_tries && !job.cancel_requested));
+        .filter(|e| job.after_failure(e) == JobStatus::Failed);
     let hooked = for_good.is_some();
     if let Some(e) = for_good {
         registry.failed(&ctx, e).await;
